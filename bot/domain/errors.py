@@ -1,0 +1,18 @@
+"""Errors the domain and services raise; messages are safe to show to people."""
+
+
+class DomainError(Exception):
+    """Base for rule violations that are the caller's to handle."""
+
+
+class InvalidTransition(DomainError):
+    def __init__(self, current: str, new: str) -> None:
+        super().__init__(f"a request cannot go from {current} to {new}")
+        self.current = current
+        self.new = new
+
+
+class RequestNotFound(DomainError):
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"request #{request_id} does not exist")
+        self.request_id = request_id

@@ -1,0 +1,46 @@
+"""The request state machine of DESIGN.md, as data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.domain.errors import InvalidTransition
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    PROVISIONING = "provisioning"
+    PROVISIONED = "provisioned"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REVOKED = "revoked"
+
+
+# Every legal move. `failed -> revoked` is a rollback of a half-provisioned user.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.EXPIRED}),
+    Status.APPROVED: frozenset({Status.PROVISIONING}),
+    Status.PROVISIONING: frozenset({Status.PROVISIONED, Status.FAILED}),
+    Status.FAILED: frozenset({Status.PROVISIONING, Status.REVOKED}),
+    Status.PROVISIONED: frozenset({Status.REVOKED}),
+    Status.DENIED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.EXPIRED: frozenset(),
+    Status.REVOKED: frozenset(),
+}
+
+OPEN_STATUSES = frozenset({Status.PENDING, Status.APPROVED, Status.PROVISIONING, Status.FAILED})
+DECIDED_STATUSES = frozenset(Status) - {Status.PENDING}
+
+
+def can_transition(current: Status, new: Status) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def check_transition(current: Status, new: Status) -> None:
+    """Raise InvalidTransition unless `current -> new` is in the state machine."""
+    if not can_transition(current, new):
+        raise InvalidTransition(current.value, new.value)

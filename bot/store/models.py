@@ -1,0 +1,141 @@
+"""SQLAlchemy 2.0 typed models. `migrations/` must match these (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always hands back timezone-aware UTC (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    profile: Mapped[str] = mapped_column(String(64))
+    iam_user_name: Mapped[str] = mapped_column(String(64))
+    console: Mapped[bool] = mapped_column(Boolean)
+    programmatic: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    deny_reason: Mapped[str | None] = mapped_column(Text)
+    # Where Slack shows the request: the approval message and the requester's DM.
+    approval_channel: Mapped[str | None] = mapped_column(String(32))
+    approval_ts: Mapped[str | None] = mapped_column(String(32))
+    requester_dm_channel: Mapped[str | None] = mapped_column(String(32))
+    requester_dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # Reminder sweep bookkeeping; claimed with a conditional update.
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Provisioning: the worker's lease, attempts, and the last AWS error shown to owners.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provision_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Public identifier of the key handed out (never the secret) so re-issue can delete it.
+    access_key_id: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        # Reminder/expiry sweeps and listings: WHERE status = ? ORDER BY created_at.
+        Index("ix_access_requests_status_created_at", "status", "created_at"),
+        # "an open request of the same requester" and a user's own listing.
+        Index("ix_access_requests_requester_id_status", "requester_id", "status"),
+        # Recovery sweep: provisioning rows whose lease ran out.
+        Index("ix_access_requests_status_lease_expires_at", "status", "lease_expires_at"),
+    )
+
+
+class Approval(Base):
+    """One row per approver per request: a second click by the same owner cannot count."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="CASCADE"), index=True
+    )
+    approver_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("request_id", "approver_id"),)
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which request, when. Never holds a secret."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CredentialLink(Base):
+    """A one-time link. Holds ciphertext only; the key lives in the URL fragment."""
+
+    __tablename__ = "credential_links"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="CASCADE"), index=True
+    )
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""HTTP side: a small WSGI router, health, credential pages, the production server."""

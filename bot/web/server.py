@@ -1,0 +1,43 @@
+"""The production WSGI server (waitress) with a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from types import FrameType
+
+from waitress.server import create_server
+
+from bot.web.router import WsgiApp
+
+log = logging.getLogger(__name__)
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    # waitress's run loop treats SystemExit as "stop": it closes the listening socket
+    # and lets in-flight requests finish before returning.
+    raise SystemExit(0)
+
+
+def serve(
+    app: WsgiApp,
+    host: str,
+    port: int,
+    *,
+    threads: int = 8,
+    on_ready: Callable[[str, int], None] | None = None,
+) -> None:
+    """Serve `app` until SIGTERM or SIGINT, then return."""
+    server = create_server(app, host=host, port=port, threads=threads, ident="aws-access-bot")
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        bound_port = server.effective_port  # type: ignore[attr-defined]
+        log.info("serving on http://%s:%s", host, bound_port)
+        if on_ready:
+            on_ready(host, bound_port)
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("server stopped")

@@ -1,0 +1,106 @@
+"""The `aws-access-bot` command as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.store.db import make_engine, make_sessionmaker
+from bot.store.repository import Repository
+from tests.conftest import MINIMAL_CONFIG
+from tests.support.processes import free_port, run_cli, start_bot, wait_http
+
+
+def test_unknown_config_key_stops_run_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(MINIMAL_CONFIG.replace('iam_path = "/onboarding/"', 'iam_pth = "/x/"'))
+    result = run_cli(["run"], {"BOT_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{config}: aws.iam_pth is not a known setting "
+        "(expected one of: iam_path, permissions_boundary)"
+    ]
+
+
+def test_malformed_env_stops_run_with_one_line(tmp_path: Path, config_file: Path) -> None:
+    result = run_cli(["run"], {"BOT_CONFIG": str(config_file), "PORT": "eighty"}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["PORT must be a number from 1 to 65535 (got 'eighty')"]
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = run_cli(["run"], {}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "BOT_CONFIG: config file config/bot.toml does not exist "
+        "(copy config/bot.example.toml there and edit it)"
+    ]
+
+
+def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = run_cli(["requests"], {"DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "aws-access-bot db upgrade" in result.stderr
+
+    result = run_cli(["db", "upgrade"], {"DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert run_cli(["requests"], {"DATABASE_URL": url}, cwd=tmp_path).stdout == "no requests\n"
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        repo = Repository(session)
+        for requester, name in (("U0ALICE", "alice"), ("U0BOB", "bob")):
+            repo.add_request(
+                requester_id=requester,
+                profile="developer",
+                iam_user_name=name,
+                console=True,
+                programmatic=False,
+                reason="",
+                now=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+            )
+    engine.dispose()
+    listing = run_cli(["requests"], {"DATABASE_URL": url}, cwd=tmp_path).stdout.splitlines()
+    assert listing[0].split() == ["#", "STATUS", "REQUESTER", "PROFILE", "IAM", "USER", "CREATED",
+                                  "(UTC)", "AGE"]
+    assert [line.split()[:5] for line in listing[1:]] == [
+        ["2", "pending", "U0BOB", "developer", "bob"],
+        ["1", "pending", "U0ALICE", "developer", "alice"],
+    ]
+    pending = run_cli(["requests", "--status", "denied"], {"DATABASE_URL": url}, cwd=tmp_path)
+    assert pending.stdout == "no requests\n"
+    bad = run_cli(["requests", "--status", "nope"], {"DATABASE_URL": url}, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "invalid choice: 'nope'" in bad.stderr
+
+
+def test_run_serves_healthz_and_stops_on_sigterm(tmp_path: Path, config_file: Path) -> None:
+    port = free_port()
+    env = {
+        "BOT_CONFIG": str(config_file),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
+    try:
+        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:  # noqa: S310
+            assert json.load(response) == {"status": "ok"}
+            assert response.headers["Server"] == "aws-access-bot"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = (tmp_path / "bot.log").read_text()
+    assert "Traceback" not in log
+    assert "server stopped" in log
