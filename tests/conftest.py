@@ -97,3 +97,13 @@ def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "bot.toml"
     path.write_text(MINIMAL_CONFIG)
     return path
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory):
+    """One moto_server for the session, signatures checked after the admin bootstrap."""
+    from tests.support.moto import start_moto
+
+    server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()

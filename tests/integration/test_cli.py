@@ -67,8 +67,17 @@ def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:
             )
     engine.dispose()
     listing = run_cli(["requests"], {"DATABASE_URL": url}, cwd=tmp_path).stdout.splitlines()
-    assert listing[0].split() == ["#", "STATUS", "REQUESTER", "PROFILE", "IAM", "USER", "CREATED",
-                                  "(UTC)", "AGE"]
+    assert listing[0].split() == [
+        "#",
+        "STATUS",
+        "REQUESTER",
+        "PROFILE",
+        "IAM",
+        "USER",
+        "CREATED",
+        "(UTC)",
+        "AGE",
+    ]
     assert [line.split()[:5] for line in listing[1:]] == [
         ["2", "pending", "U0BOB", "developer", "bob"],
         ["1", "pending", "U0ALICE", "developer", "alice"],

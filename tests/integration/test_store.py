@@ -82,7 +82,9 @@ def test_transition_is_compare_and_set(sessions) -> None:
     request_id = new_request(sessions)
     with sessions.begin() as session:
         repo = Repository(session)
-        assert repo.transition(request_id, Status.PENDING, Status.APPROVED, now=NOW, decided_by="U1")
+        assert repo.transition(
+            request_id, Status.PENDING, Status.APPROVED, now=NOW, decided_by="U1"
+        )
         # A second identical move finds the row no longer pending.
         assert not repo.transition(request_id, Status.PENDING, Status.DENIED, now=NOW)
     assert status_of(sessions, request_id) == "approved"
@@ -138,48 +140,48 @@ def test_audit_events_are_appended(sessions) -> None:
     ]
 
 
-@pytest.mark.parametrize("rounds", [5])
-def test_concurrent_transitions_exactly_one_wins(db_url: str, rounds: int) -> None:
-    """Threads on separate connections race pending -> approved/denied; one row changes."""
-    engine = make_engine(db_url, pool_size=10) if not db_url.startswith("sqlite") else make_engine(
-        db_url
-    )
+def race_once(sessions, contenders: int = 8) -> tuple[int, list[str]]:
+    """Threads on separate connections race pending -> approved/denied at one request."""
+    request_id = new_request(sessions)
+    barrier = threading.Barrier(contenders)
+    wins: list[str] = []
+    errors: list[BaseException] = []
+
+    def race(target: Status, actor: str) -> None:
+        try:
+            barrier.wait()
+            with sessions.begin() as session:
+                if Repository(session).transition(
+                    request_id, Status.PENDING, target, now=NOW, decided_by=actor
+                ):
+                    wins.append(actor)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=race, args=(Status.APPROVED if i % 2 else Status.DENIED, f"U{i}"))
+        for i in range(contenders)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return request_id, wins
+
+
+def test_concurrent_transitions_exactly_one_wins(db_url: str) -> None:
+    engine = make_engine(db_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     try:
-        for _ in range(rounds):
-            request_id = new_request(sessions)
-            barrier = threading.Barrier(8)
-            wins: list[str] = []
-            errors: list[BaseException] = []
-
-            def race(target: Status, actor: str, request_id: int = request_id) -> None:
-                try:
-                    barrier.wait()
-                    with sessions.begin() as session:
-                        if Repository(session).transition(
-                            request_id, Status.PENDING, target, now=NOW, decided_by=actor
-                        ):
-                            wins.append(actor)
-                except BaseException as exc:  # surfaced below
-                    errors.append(exc)
-
-            threads = [
-                threading.Thread(
-                    target=race, args=(Status.APPROVED if i % 2 else Status.DENIED, f"U{i}")
-                )
-                for i in range(8)
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert errors == []
+        for _ in range(5):
+            request_id, wins = race_once(sessions)
             assert len(wins) == 1
             with sessions() as session:
                 row = session.get(AccessRequest, request_id)
-                assert row.decided_by == wins[0]
-                expected = Status.APPROVED if int(wins[0][1:]) % 2 else Status.DENIED
-                assert row.status == expected.value
+            assert row.decided_by == wins[0]
+            expected = Status.APPROVED if int(wins[0][1:]) % 2 else Status.DENIED
+            assert row.status == expected.value
     finally:
         engine.dispose()

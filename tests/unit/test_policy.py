@@ -29,7 +29,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("actor", "requester", "existing", "required", "verdict", "count", "reason"), CASES)
+@pytest.mark.parametrize(
+    ("actor", "requester", "existing", "required", "verdict", "count", "reason"), CASES
+)
 def test_decide_approval(actor, requester, existing, required, verdict, count, reason) -> None:
     decision = decide_approval(
         actor=actor,

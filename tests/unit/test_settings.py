@@ -252,7 +252,10 @@ def test_postgres_url_uses_psycopg3(config_file: Path) -> None:
             "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'loud')",
         ),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of text, json (got 'xml')"),
-        ({"SLACK_API_URL": "localhost:9"}, "SLACK_API_URL must be an http(s) URL (got 'localhost:9')"),
+        (
+            {"SLACK_API_URL": "localhost:9"},
+            "SLACK_API_URL must be an http(s) URL (got 'localhost:9')",
+        ),
         (
             {"SLACK_BOT_TOKEN": ""},
             "SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-...) from your Slack "
