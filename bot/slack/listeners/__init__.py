@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per capability; each exposes register(app, services)."""
