@@ -8,9 +8,13 @@ as well as with the real adapters.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from bot.domain.credentials import Credentials, IssuedLink
 from bot.domain.requests import MessageRef, RequestView
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class Clock(Protocol):
@@ -44,3 +48,34 @@ class Notifier(Protocol):
     def tell_requester(self, request: RequestView, text: str) -> None:
         """DM the requester a plain (already escaped) line about their request."""
         ...
+
+    # flow 4 (credentials link)
+    def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
+        """DM the requester the one-time link (unfurl_links/unfurl_media false)."""
+        ...
+
+
+class Provisioner(Protocol):
+    """Creates/rotates/removes the IAM user of a request (bot/aws/iam.py)."""
+
+    def provision(self, request: RequestView) -> Credentials:
+        """Run every step idempotently for this request; raise ProvisioningError."""
+        ...
+
+    def rotate_credentials(self, request: RequestView) -> Credentials:
+        """New password and/or access key for an already provisioned request; the
+        old access key is deleted. Raise ProvisioningError."""
+        ...
+
+    def roll_back(self, request: RequestView) -> None:
+        """Remove what this request created, in dependency order."""
+        ...
+
+
+class CredentialSink(Protocol):
+    """Seals credentials into a one-time link inside the caller's transaction, so the
+    request becomes `provisioned` if and only if its link is stored."""
+
+    def seal(
+        self, session: Session, request_id: int, credentials: Credentials, now: datetime
+    ) -> IssuedLink: ...

@@ -1,0 +1,105 @@
+"""The Slack side of the Notifier port: posts, DMs, in-place updates.
+
+A delivery failure is logged with context and swallowed: the stored request is the
+source of truth and must never be lost or corrupted because Slack said no. Rate limits
+and connection errors are retried by the WebClient's retry handlers (container.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.requests import MessageRef
+from bot.settings import BotConfig
+
+log = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient, config: BotConfig, *, sandbox: bool = False) -> None:
+        self.client = client
+        self.config = config
+        self.sandbox = sandbox
+
+    # --- primitives ----------------------------------------------------------
+
+    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any | None:
+        try:
+            return fn(**kwargs)
+        except SlackApiError as exc:
+            log.warning(
+                "slack %s failed: %s",
+                what,
+                exc.response.get("error", "unknown error"),
+                extra={"slack_method": what, "channel": kwargs.get("channel")},
+            )
+        except OSError as exc:  # network trouble after the client's own retries
+            log.warning(
+                "slack %s failed: %s",
+                what,
+                type(exc).__name__,
+                extra={"slack_method": what, "channel": kwargs.get("channel")},
+            )
+        return None
+
+    def post(
+        self, channel: str, text: str, blocks: list | None = None, **kw: Any
+    ) -> MessageRef | None:
+        response = self._call(
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            channel=channel,
+            text=self._mark(text),
+            blocks=blocks,
+            **kw,
+        )
+        return MessageRef(response["channel"], response["ts"]) if response else None
+
+    def dm(
+        self, user_id: str, text: str, blocks: list | None = None, **kw: Any
+    ) -> MessageRef | None:
+        opened = self._call("conversations.open", self.client.conversations_open, users=user_id)
+        if not opened:
+            return None
+        return self.post(opened["channel"]["id"], text, blocks, **kw)
+
+    def update(self, ref: MessageRef, text: str, blocks: list | None = None) -> bool:
+        response = self._call(
+            "chat.update",
+            self.client.chat_update,
+            channel=ref.channel,
+            ts=ref.ts,
+            text=self._mark(text),
+            blocks=blocks,
+        )
+        return response is not None
+
+    def reply(
+        self, ref: MessageRef, text: str, blocks: list | None = None, **kw: Any
+    ) -> MessageRef | None:
+        return self.post(ref.channel, text, blocks, thread_ts=ref.ts, **kw)
+
+    def ephemeral(self, channel: str, user_id: str, text: str) -> None:
+        self._call(
+            "chat.postEphemeral",
+            self.client.chat_postEphemeral,
+            channel=channel,
+            user=user_id,
+            text=self._mark(text),
+        )
+
+    def _mark(self, text: str) -> str:
+        # Sandbox mode: every message says so, so nobody mistakes it for real access.
+        return f"[sandbox] {text}" if self.sandbox else text
+
+    # --- requests and decisions (flows 1-2) ----------------------------------
+
+    # --- provisioning (flow 3) -----------------------------------------------
+
+    # --- credentials link (flow 4) -------------------------------------------
+
+    # --- reminders and lifecycle (flow 5) ------------------------------------
