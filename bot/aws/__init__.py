@@ -1,0 +1,1 @@
+"""AWS adapters: IAM provisioning, clients and the `check` doctor."""
