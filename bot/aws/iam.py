@@ -19,7 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from bot.aws.passwords import PasswordPolicy, generate_password
@@ -94,10 +100,11 @@ def _is_transient(exc: ClientError) -> bool:
 
 
 def _safe_message(exc: BotoCoreError) -> str:
-    # ParamValidationError quotes the offending value, which may be a password.
-    if isinstance(exc, ParamValidationError):
-        return "the request to AWS had invalid parameters"
-    return str(exc)
+    # Many SDK errors quote the request's parameters, which may hold a password: only
+    # the credential/region errors (which quote nothing) keep their text.
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError | NoRegionError):
+        return str(exc)
+    return "the AWS SDK refused the request"
 
 
 class IamProvisioner:
@@ -175,8 +182,7 @@ class IamProvisioner:
             keys.sort(key=lambda k: k.get("CreateDate") or 0)
             for old in keys[:-1]:
                 self._delete_key(name, old["AccessKeyId"])
-            key_id, secret = self._new_verified_key(name)
-            self._delete_keys(name, keep=key_id)
+            key_id, secret = self._new_verified_key(name)  # deletes the old key once it works
         log.info(
             "rotated IAM credentials",
             extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id},
