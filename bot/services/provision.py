@@ -222,6 +222,7 @@ class ProvisioningService:
             extra={"request_id": request_id, "error_code": error.code, "step": error.step},
         )
         self.notifier.request_updated(view)
+        self.notifier.provisioning_failed(view)
         self.notifier.tell_requester(view, DELAYED_TEXT.format(id=view.id, user=view.iam_user_name))
 
     # --- owners' actions -----------------------------------------------------

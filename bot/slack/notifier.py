@@ -13,8 +13,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.requests import MessageRef
+from bot.domain.requests import MessageRef, RequestView
 from bot.settings import BotConfig
+from bot.slack.blocks import provisioning_failed_text
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,16 @@ class SlackNotifier:
     # --- requests and decisions (flows 1-2) ----------------------------------
 
     # --- provisioning (flow 3) -----------------------------------------------
+
+    def provisioning_failed(self, request: RequestView) -> MessageRef | None:
+        """Reply in the approval thread so owners are notified (an in-place update of
+        the approval message notifies nobody); the message itself carries the buttons."""
+        if not (request.approval_channel and request.approval_ts):
+            return None
+        return self.reply(
+            MessageRef(request.approval_channel, request.approval_ts),
+            provisioning_failed_text(request),
+        )
 
     # --- credentials link (flow 4) -------------------------------------------
 

@@ -293,9 +293,9 @@ def test_failure_moves_to_failed_and_tells_people(sessions, clock, permanent) ->
         "permanent": permanent,
     }
     methods = svc.notifier.methods()
-    assert methods == ["request_updated", "tell_requester"]
+    assert methods == ["request_updated", "provisioning_failed", "tell_requester"]
     assert svc.notifier.calls[0][1].last_error == "AccessDenied: not allowed"
-    assert "approved" in svc.notifier.calls[1][2] and "AccessDenied" not in svc.notifier.calls[1][2]
+    assert "approved" in svc.notifier.calls[2][2] and "AccessDenied" not in svc.notifier.calls[2][2]
 
 
 def test_unexpected_exception_fails_the_request_instead_of_sticking(sessions, clock) -> None:

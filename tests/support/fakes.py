@@ -67,6 +67,10 @@ class RecordingNotifier:
     def tell_requester(self, request: RequestView, text: str) -> None:
         self._add("tell_requester", request, text)
 
+    def provisioning_failed(self, request: RequestView) -> MessageRef | None:
+        self._add("provisioning_failed", request)
+        return None
+
     def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
         self._add("credentials_ready", request, link)
         return MessageRef("D0REQ", "2.2")
