@@ -1,1 +1,1 @@
-"""AWS adapters: IAM provisioning, clients and the `check` doctor."""
+"""AWS adapters: IAM provisioning and checks over injected boto3 clients."""
