@@ -1,0 +1,1 @@
+"""AWS side: IAM provisioning and the bot's own IAM policy."""
