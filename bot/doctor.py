@@ -8,7 +8,6 @@ with the provisioner in `bot.aws.doctor` and are imported lazily, so this module
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from bot.aws import doctor as aws_doctor
 from bot.domain.checks import CheckResult
 from bot.settings import BotConfig, Settings, SettingsError, load_config, load_settings
 
@@ -139,16 +139,10 @@ def _check_owner(client: Any, owner: str) -> CheckResult:
 
 
 def check_aws(iam: Any, sts: Any, config: BotConfig) -> list[CheckResult]:
-    """Delegate to the provisioner's checks, when this build has them."""
+    """The provisioner's AWS checks; an unexpected SDK error is a failed check, not a crash."""
     try:
-        module = importlib.import_module("bot.aws.doctor")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.aws.doctor":
-            raise
-        return [fail("AWS checks not available (bot.aws.doctor is not in this build)")]
-    try:
-        return list(module.check_aws(iam, sts, config))
-    except Exception as exc:  # an unexpected AWS/SDK error is a failed check, not a crash
+        return list(aws_doctor.check_aws(iam, sts, config))
+    except Exception as exc:
         return [fail(f"AWS: {type(exc).__name__}: {exc}")]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ from tests.conftest import MINIMAL_CONFIG
 from tests.support.moto import unique
 from tests.support.processes import run_cli
 from tests.support.slack_api import SlackApiStub
-
-AWS_DOCTOR = importlib.util.find_spec("bot.aws.doctor") is not None
 
 
 @pytest.fixture
@@ -81,13 +78,6 @@ def test_everything_ready(slack, config_file, migrated, moto_server) -> None:
     assert {c.token for c in slack.calls} == {"xoxb-doctor"}
 
 
-@pytest.mark.skipif(AWS_DOCTOR, reason="bot.aws.doctor is present in this build")
-def test_aws_checks_missing_from_the_build_fail(slack, config_file, migrated) -> None:
-    found = lines(env_for(slack, config_file, migrated), aws_clients=lambda: (None, None))
-    assert "✗ AWS checks not available (bot.aws.doctor is not in this build)" in found
-
-
-@pytest.mark.skipif(not AWS_DOCTOR, reason="bot.aws.doctor is not in this build yet")
 def test_aws_checks_against_moto(slack, tmp_path, migrated, moto_server) -> None:
     group = unique("developers")
     moto_server.client("iam").create_group(GroupName=group)
