@@ -46,6 +46,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
 def build_web_client(settings: Settings) -> WebClient:
     """The bot's Slack Web API client: SLACK_API_URL when set; rate limits (Retry-After)
     and connection errors are retried by slack_sdk before a call is given up."""
+    from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,

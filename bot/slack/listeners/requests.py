@@ -64,11 +64,11 @@ def register(app: App, services: Services) -> None:
         user_id = body["user_id"]
         keyword = text.lower()
         if keyword == "help":
-            ack(text=help_text(profiles))
+            ack(text=help_text(profiles), response_type="ephemeral")
             return
         if keyword == "status":
             summary, blocks = status_message(services.queries.of_requester(user_id))
-            ack(text=summary, blocks=blocks)
+            ack(text=summary, blocks=blocks, response_type="ephemeral")
             return
         ack()
         profile, reason = parse_arguments(text, profiles)
