@@ -89,7 +89,9 @@ def cmd_requests(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.container import build_iam_directory, build_services, build_web_client
     from bot.setup_guide import FIRST_RUN_GUIDE, startup_problems
+    from bot.slack.app import build_app, http_handler, start_socket_mode
     from bot.web.health import health_handler
     from bot.web.router import Router
     from bot.web.server import serve
@@ -98,15 +100,26 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if problems:
         print("\n".join(problems + ([FIRST_RUN_GUIDE] if first_run else [])), file=sys.stderr)
         return 1
-    settings: Settings = load_settings(env, need_config=True)
+    settings: Settings = load_settings(env, need_config=True, need_slack=True)
     configure_logging(settings.log_level, settings.log_format)
     container = build_container(settings)
+    socket_mode = None
     try:
         db.upgrade(container.engine)
+        client = build_web_client(settings)
+        services = build_services(container, client, build_iam_directory())
+        slack_app = build_app(settings, services, client)
         router = Router()
         router.add(["GET"], "/healthz", health_handler(container.engine))
+        if settings.socket_mode:
+            # Events arrive over the socket; nothing unsigned is accepted over HTTP.
+            socket_mode = start_socket_mode(slack_app, settings.slack_app_token or "")
+        else:
+            router.mount("/slack/events", http_handler(slack_app))
         serve(router, settings.host, settings.port)
     finally:
+        if socket_mode is not None:
+            socket_mode.close()
         container.close()
     return 0
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.ports import Clock, SystemClock
+from bot.domain.ports import Clock, IamDirectory, Notifier, SystemClock
 from bot.settings import Settings
 from bot.store.db import make_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.services import Services
 
 
 @dataclass
@@ -30,4 +37,73 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         engine=engine,
         sessions=make_sessionmaker(engine),
         clock=clock or SystemClock(),
+    )
+
+
+# --- Slack request and approval flow (flows 1-2) -----------------------------------
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    """The bot's Slack Web API client: SLACK_API_URL when set; rate limits (Retry-After)
+    and connection errors are retried by slack_sdk before a call is given up."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+    )
+
+    kwargs: dict[str, Any] = {
+        "token": settings.slack_bot_token,
+        "timeout": 10,
+        "retry_handlers": [
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    }
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url
+    return WebClient(**kwargs)
+
+
+def build_iam_directory(iam_client: Any = None) -> IamDirectory:
+    """IAM name look-ups for the request form; boto3 reads the AWS SDK's own variables."""
+    from bot.aws.directory import Boto3IamDirectory
+
+    if iam_client is None:
+        import boto3
+        from botocore.config import Config
+
+        iam_client = boto3.client(
+            "iam", config=Config(retries={"max_attempts": 3, "mode": "standard"})
+        )
+    return Boto3IamDirectory(iam_client)
+
+
+def build_services(
+    container: Container,
+    client: WebClient,
+    directory: IamDirectory,
+    *,
+    notifier: Notifier | None = None,
+    on_approved: Callable[[int], None] | None = None,
+) -> Services:
+    from bot.services import Services
+    from bot.services.decide import Decisions
+    from bot.services.queries import RequestQueries
+    from bot.services.submit import SubmitRequest
+    from bot.slack.notifier import SlackNotifier
+
+    config = container.settings.bot
+    notifier = notifier or SlackNotifier(client, config)
+    decisions_kwargs = {"on_approved": on_approved} if on_approved is not None else {}
+    return Services(
+        config=config,
+        clock=container.clock,
+        sessions=container.sessions,
+        notifier=notifier,
+        submit=SubmitRequest(container.sessions, config, container.clock, directory, notifier),
+        decisions=Decisions(
+            container.sessions, config, container.clock, notifier, **decisions_kwargs
+        ),
+        queries=RequestQueries(container.sessions, config),
     )

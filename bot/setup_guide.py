@@ -39,8 +39,11 @@ def startup_problems(env: Mapping[str, str]) -> tuple[list[str], bool]:
     try:
         load_config(settings.config_path)
     except SettingsError as exc:
-        problems += exc.problems
         first_run = any(line.startswith("BOT_CONFIG:") for line in exc.problems)
+        if not first_run:
+            # A config file with mistakes: exactly its lines, nothing else to distract.
+            return exc.problems, False
+        problems += exc.problems
     try:
         load_settings(env, need_config=False, need_slack=True)
     except SettingsError as exc:

@@ -61,6 +61,15 @@ class Notifier(Protocol):
         ...
 
 
+class IamDirectory(Protocol):
+    """Answers "may this requester ask for this IAM user name?" (bot/aws/directory.py)."""
+
+    def name_taken(self, user_name: str, requester_id: str) -> bool:
+        """True when IAM has a user with this name (compared case-insensitively, as IAM
+        does) that was not created for `requester_id` by this bot."""
+        ...
+
+
 class Provisioner(Protocol):
     """Creates/rotates/removes the IAM user of a request (bot/aws/iam.py)."""
 

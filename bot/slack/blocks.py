@@ -6,7 +6,13 @@ Every piece of user-supplied text goes through `escape()` first.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.domain.requests import RequestView
+    from bot.settings import Profile
 
 from bot.domain.requests import RequestView
 
@@ -52,6 +58,349 @@ def slack_date(when_epoch: int, fmt: str = "{date_short_pretty} {time}") -> str:
 
 
 # --- requests and decisions (flows 1-2) ------------------------------------------
+
+# Ids the listeners match on. Input block ids equal RequestForm field names, so the
+# service's errors dict is the modal's `errors` as-is.
+REQUEST_CALLBACK = "request_form"
+DENY_CALLBACK = "deny_form"
+APPROVE_ACTION = "approve_request"
+DENY_ACTION = "deny_request"
+CANCEL_ACTION = "cancel_request"
+PROFILE_BLOCK = "profile"
+NAME_BLOCK = "iam_user_name"
+ACCESS_BLOCK = "access"
+REASON_BLOCK = "reason"
+DENY_REASON_BLOCK = "deny_reason"
+MAX_FIELD = 2000  # section fields
+MAX_REASON_INPUT = 1000
+MAX_LISTED = 20  # requests per status message / home section
+
+STATUS_LABELS = {
+    "pending": ":hourglass_flowing_sand: pending",
+    "approved": ":white_check_mark: approved",
+    "provisioning": ":gear: provisioning",
+    "provisioned": ":white_check_mark: provisioned",
+    "denied": ":no_entry: denied",
+    "cancelled": ":heavy_multiplication_x: cancelled",
+    "expired": ":hourglass: expired",
+    "failed": ":warning: failed",
+    "revoked": ":lock: revoked",
+}
+
+
+def escape_within(text: str, limit: int) -> str:
+    """Escape user text and cut it to `limit` characters without splitting an entity."""
+    out: list[str] = []
+    size = 0
+    for char in text:
+        piece = escape(char)
+        if size + len(piece) > limit - 1:
+            out.append("…")
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
+def plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def epoch(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def status_label(request: RequestView) -> str:
+    return STATUS_LABELS.get(request.status.value, request.status.value)
+
+
+def access_kinds(request: RequestView) -> str:
+    kinds = [
+        k for k, on in (("console", request.console), ("programmatic", request.programmatic)) if on
+    ]
+    return " + ".join(kinds) or "none"
+
+
+def approvals_line(request: RequestView) -> str:
+    line = f"{len(request.approvers)} of {request.approvals_required} approvals"
+    if request.approvers:
+        line += ": " + ", ".join(f"<@{a}>" for a in request.approvers)
+    return line
+
+
+def grants(request: RequestView) -> str:
+    parts = []
+    if request.groups:
+        parts.append("groups " + ", ".join(f"`{escape(g)}`" for g in request.groups))
+    if request.policies:
+        names = (p.rsplit("/", 1)[-1] for p in request.policies)
+        parts.append("policies " + ", ".join(f"`{escape(n)}`" for n in names))
+    return truncate("; ".join(parts) or "no groups or policies", MAX_FIELD)
+
+
+def request_modal(
+    profiles: Sequence[Profile],
+    *,
+    profile: str | None = None,
+    iam_user_name: str = "",
+    reason: str = "",
+) -> dict[str, Any]:
+    """The /request-aws-access form; the arguments prefill it."""
+    options = [
+        {
+            "text": plain(p.name),
+            "description": plain(p.description or p.name),
+            "value": p.name,
+        }
+        for p in profiles[:100]
+    ]
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": PROFILE_BLOCK,
+        "placeholder": plain("Choose an access profile"),
+        "options": options,
+    }
+    chosen = next((p for p in profiles if p.name == profile), None)
+    if chosen is not None:
+        select["initial_option"] = next(o for o in options if o["value"] == chosen.name)
+    name_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": NAME_BLOCK,
+        "max_length": 64,
+        "placeholder": plain("e.g. alice"),
+    }
+    if iam_user_name:
+        name_input["initial_value"] = iam_user_name[:64]
+    access_options = {
+        "console": {
+            "text": plain("Console (web sign-in with a password)"),
+            "value": "console",
+        },
+        "programmatic": {
+            "text": plain("Programmatic (access key for the CLI and SDKs)"),
+            "value": "programmatic",
+        },
+    }
+    checkboxes: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": ACCESS_BLOCK,
+        "options": list(access_options.values()),
+    }
+    if chosen is not None:
+        initial = [
+            access_options[k]
+            for k, allowed in (("console", chosen.console), ("programmatic", chosen.programmatic))
+            if allowed
+        ]
+        if initial:
+            checkboxes["initial_options"] = initial
+    reason_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": REASON_BLOCK,
+        "multiline": True,
+        "max_length": MAX_REASON_INPUT,
+        "placeholder": plain("What do you need it for? The owners see this."),
+    }
+    if reason:
+        reason_input["initial_value"] = reason[:MAX_REASON_INPUT]
+    return {
+        "type": "modal",
+        "callback_id": REQUEST_CALLBACK,
+        "title": plain("AWS access", 24),
+        "submit": plain("Request", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": PROFILE_BLOCK,
+                "label": plain("Access profile"),
+                "element": select,
+            },
+            {
+                "type": "input",
+                "block_id": NAME_BLOCK,
+                "label": plain("IAM user name"),
+                "hint": plain(
+                    "Letters, digits and + = , . @ _ - (at most 64). IAM ignores case.", 150
+                ),
+                "element": name_input,
+            },
+            {
+                "type": "input",
+                "block_id": ACCESS_BLOCK,
+                "label": plain("Access"),
+                "hint": plain("The profile decides which kinds it grants.", 150),
+                "element": checkboxes,
+            },
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": plain("Reason"),
+                "element": reason_input,
+            },
+        ],
+    }
+
+
+def approval_message(request: RequestView) -> tuple[str, list[Block]]:
+    """The approval channel's message: buttons while pending, the outcome afterwards."""
+    text = f"Access request #{request.id} from <@{request.requester_id}> ({status_label(request)})"
+    created = epoch(request.created_at)
+    blocks: list[Block] = [
+        mrkdwn(f":key: *Access request #{request.id}* from <@{request.requester_id}>"),
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Profile*\n`{escape(request.profile)}`"},
+                {"type": "mrkdwn", "text": truncate(f"*Grants*\n{grants(request)}", MAX_FIELD)},
+                {"type": "mrkdwn", "text": f"*Access*\n{access_kinds(request)}"},
+                {"type": "mrkdwn", "text": f"*IAM user*\n`{escape(request.iam_user_name)}`"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Requested*\n{slack_date(created)} ({slack_date(created, '{ago}')})",
+                },
+                {"type": "mrkdwn", "text": f"*Status*\n{status_label(request)}"},
+            ],
+        },
+        mrkdwn("*Reason*\n" + escape_within(request.reason or "(none given)", MAX_TEXT - 20)),
+        context(approvals_line(request)),
+    ]
+    if request.status.value == "pending":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "decision",
+                "elements": decision_buttons(request.id),
+            }
+        )
+    else:
+        blocks.append(mrkdwn(outcome_line(request)))
+    return text, blocks
+
+
+def decision_buttons(request_id: int) -> list[dict[str, Any]]:
+    return [
+        button("Approve", APPROVE_ACTION, str(request_id), "primary"),
+        button("Deny", DENY_ACTION, str(request_id), "danger"),
+    ]
+
+
+def outcome_line(request: RequestView) -> str:
+    """Who decided and when (or where the request stands)."""
+    line = f"*{status_label(request).capitalize()}*"
+    if request.decided_by:
+        verb = {"cancelled": "cancelled", "denied": "denied"}.get(request.status.value, "approved")
+        line = f"{line}: {verb} by <@{request.decided_by}>"
+    if request.decided_at:
+        line += f" {slack_date(epoch(request.decided_at))}"
+    if request.deny_reason:
+        line += "\n*Reason:* " + escape_within(request.deny_reason, MAX_TEXT - len(line) - 20)
+    return line
+
+
+def submitted_dm(request: RequestView) -> str:
+    return (
+        f"Your request #{request.id} for *{escape(request.profile)}* access "
+        f"(IAM user `{escape(request.iam_user_name)}`) is waiting for the account owners. "
+        "You will hear from me here when it is decided."
+    )
+
+
+def request_summary(request: RequestView) -> str:
+    return (
+        f"*#{request.id}* `{escape(request.profile)}` as `{escape(request.iam_user_name)}` · "
+        f"{status_label(request)} · {slack_date(epoch(request.created_at))}"
+    )
+
+
+def help_text(profiles: Sequence[Profile]) -> str:
+    names = ", ".join(f"`{escape(p.name)}`" for p in profiles)
+    return truncate(
+        "*/request-aws-access* asks the AWS account owners for an IAM user.\n"
+        "• `/request-aws-access` opens the request form\n"
+        "• `/request-aws-access <profile> <reason>` opens it prefilled\n"
+        "• `/request-aws-access status` lists your requests\n"
+        "• `/request-aws-access help` shows this\n"
+        f"Profiles: {names}. Once approved you get a one-time link to your credentials here."
+    )
+
+
+def status_message(requests: Sequence[RequestView]) -> tuple[str, list[Block]]:
+    if not requests:
+        return "You have no access requests.", [mrkdwn("You have no access requests yet.")]
+    shown = requests[:MAX_LISTED]
+    blocks = [mrkdwn("*Your access requests*")] + [mrkdwn(request_summary(r)) for r in shown]
+    if len(requests) > len(shown):
+        blocks.append(context(f"…and {len(requests) - len(shown)} older"))
+    return f"You have {len(requests)} access request(s).", blocks
+
+
+def home_view(
+    own: Sequence[RequestView],
+    pending: Sequence[RequestView] | None,
+    *,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    """App Home: the viewer's requests; for owners (`pending` given) the queue too."""
+    blocks: list[Block] = []
+    if notice:
+        blocks.append(context(notice))
+    blocks.append({"type": "header", "text": plain("Your requests", 150)})
+    if not own:
+        blocks.append(mrkdwn("No requests yet. Use `/request-aws-access` to ask for access."))
+    for request in own[:MAX_LISTED]:
+        block = mrkdwn(request_summary(request))
+        if request.status.value == "pending":
+            block["accessory"] = button("Cancel", CANCEL_ACTION, str(request.id))
+        blocks.append(block)
+    if pending is not None:
+        blocks += [{"type": "divider"}, {"type": "header", "text": plain("Waiting for you", 150)}]
+        if not pending:
+            blocks.append(mrkdwn("Nothing is waiting for approval."))
+        for request in pending[:MAX_LISTED]:
+            blocks.append(
+                mrkdwn(
+                    f"*#{request.id}* <@{request.requester_id}> wants `{escape(request.profile)}` "
+                    f"({access_kinds(request)}) as `{escape(request.iam_user_name)}` · "
+                    f"{approvals_line(request)} · {slack_date(epoch(request.created_at), '{ago}')}"
+                    "\n" + escape_within(request.reason, 1500)
+                )
+            )
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": f"decision-{request.id}",
+                    "elements": decision_buttons(request.id),
+                }
+            )
+        if len(pending) > MAX_LISTED:
+            blocks.append(context(f"…and {len(pending) - MAX_LISTED} more in the channel"))
+    return {"type": "home", "blocks": blocks}
+
+
+def deny_modal(request_id: int, private_metadata: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": DENY_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain(f"Deny request #{request_id}", 24),
+        "submit": plain("Deny", 24),
+        "close": plain("Back", 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": DENY_REASON_BLOCK,
+                "optional": True,
+                "label": plain("Reason (the requester sees it)"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": DENY_REASON_BLOCK,
+                    "multiline": True,
+                    "max_length": 500,
+                },
+            }
+        ],
+    }
 
 
 # --- provisioning (flow 3) -------------------------------------------------------

@@ -20,6 +20,7 @@ BOT_SCOPES = {
     "chat:write": "chat.postMessage / chat.update / chat.postEphemeral",
     "im:write": "conversations.open, to DM requesters",
     "users:read": "users.info: owners are real, active people (check)",
+    "users:read.email": "users.info: prefill the IAM user name from the e-mail local part",
     "channels:read": "conversations.info: the bot is in a public approval channel (check)",
     "groups:read": "conversations.info: the bot is in a private approval channel (check)",
 }

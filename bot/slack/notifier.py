@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.requests import MessageRef, RequestView
 from bot.settings import BotConfig
-from bot.slack.blocks import provisioning_failed_text
+from bot.slack.blocks import approval_message, provisioning_failed_text, submitted_dm
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,22 @@ class SlackNotifier:
         return f"[sandbox] {text}" if self.sandbox else text
 
     # --- requests and decisions (flows 1-2) ----------------------------------
+
+    def request_submitted(self, request: RequestView) -> MessageRef | None:
+        text, blocks = approval_message(request)
+        ref = self.post(self.config.slack.approval_channel, text, blocks)
+        self.dm(request.requester_id, submitted_dm(request))
+        return ref
+
+    def request_updated(self, request: RequestView) -> None:
+        if not (request.approval_channel and request.approval_ts):
+            log.info("request #%s has no approval message to update", request.id)
+            return
+        text, blocks = approval_message(request)
+        self.update(MessageRef(request.approval_channel, request.approval_ts), text, blocks)
+
+    def tell_requester(self, request: RequestView, text: str) -> None:
+        self.dm(request.requester_id, text)
 
     # --- provisioning (flow 3) -----------------------------------------------
 

@@ -1,0 +1,58 @@
+"""The Bolt app factory. No module-level App: settings and services come in."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.settings import Settings
+from bot.slack.listeners import register_all
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+    """A Bolt app on `client` (default: container.build_web_client(settings)).
+
+    No auth.test at start-up (token_verification_enabled=False): the bot starts even when
+    Slack is briefly unreachable, and `aws-access-bot check` is where the token is tested.
+    """
+    if client is None:
+        from bot.container import build_web_client
+
+        client = build_web_client(settings)
+    app = App(
+        name="aws-access-bot",
+        client=client,
+        # Bolt verifies every HTTP request's signature and timestamp (401 otherwise);
+        # Socket Mode requests carry no signature and skip the check.
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    register_all(app, services)
+    return app
+
+
+def http_handler(app: App) -> SlackRequestHandler:
+    """The WSGI app for `POST /slack/events`."""
+    return SlackRequestHandler(app)
+
+
+def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
+    """Connect over Socket Mode in background threads; the caller closes the handler."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, app_token=app_token, logger=app.logger)
+    handler.connect()
+    return handler

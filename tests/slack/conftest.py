@@ -1,0 +1,183 @@
+"""A real Bolt app behind waitress, talking to the Slack Web API stand-in and moto."""
+
+from __future__ import annotations
+
+import json
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from waitress.server import create_server
+
+from bot.container import Container, build_iam_directory, build_services, build_web_client
+from bot.settings import Settings, parse_config
+from bot.slack.app import build_app, http_handler
+from bot.store.models import AccessRequest, AuditEvent
+from bot.web.router import Router
+from tests.support import slack_payloads as payloads
+from tests.support.slack_api import SlackApiStub, post_signed
+
+SECRET = "test-signing-secret"  # noqa: S105 - a test value
+OWNER1, OWNER2, ALICE, BOB = "U0OWNER1", "U0OWNER2", "U0ALICE", "U0BOB"
+
+CONFIG = """
+[slack]
+approval_channel = "C0APPROVALS"
+owners = ["U0OWNER1", "U0OWNER2"]
+
+[aws]
+iam_path = "/onboarding/"
+
+[[profiles]]
+name = "developer"
+description = "Read/write on dev resources"
+groups = ["developers"]
+policies = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+console = true
+programmatic = true
+approvals_required = 1
+
+[[profiles]]
+name = "prod"
+description = "Production admin"
+groups = ["prod-admins"]
+policies = []
+console = true
+programmatic = true
+approvals_required = 2
+
+[[profiles]]
+name = "readonly"
+description = "Look, don't touch"
+groups = []
+policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+console = true
+programmatic = false
+approvals_required = 1
+"""
+
+
+@dataclass
+class Bot:
+    url: str
+    api: SlackApiStub
+    container: Container
+    approved: list[int] = field(default_factory=list)
+
+    def post(self, body: str, **kw: Any) -> tuple[int, bytes]:
+        kw.setdefault("secret", SECRET)
+        secret = kw.pop("secret")
+        status, raw, _ = post_signed(self.url, body, secret, **kw)
+        return status, raw
+
+    def command(self, user: str, text: str = "") -> tuple[int, bytes]:
+        return self.post(payloads.slash_command(user, text))
+
+    def open_form(self, user: str, text: str = "") -> dict[str, Any]:
+        before = len(self.api.calls_to("views.open"))
+        status, _ = self.command(user, text)
+        assert status == 200
+        return self.api.wait_for("views.open", before + 1)[before]["view"]
+
+    def submit(self, user: str, values: dict[str, Any], view: dict | None = None):
+        status, raw = self.post(
+            payloads.view_submission(
+                user, view or {"type": "modal", "callback_id": "request_form"}, values
+            )
+        )
+        return status, (json.loads(raw) if raw else None)
+
+    def request(self, user: str, profile: str, name: str, **kw: Any) -> int:
+        """Submit a request and wait until it is announced; returns its id."""
+        posts = len(self.api.calls_to("chat.postMessage"))
+        status, answer = self.submit(user, payloads.request_values(profile, name, **kw))
+        assert (status, answer) == (200, None), answer
+        self.api.wait_for("chat.postMessage", posts + 2)
+        with self.container.sessions() as session:
+            request_id = session.scalars(
+                select(AccessRequest.id).order_by(AccessRequest.id.desc())
+            ).first()
+        self.wait_announced(request_id)
+        return request_id
+
+    def wait_announced(self, request_id: int) -> None:
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.row(request_id).approval_ts:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"request #{request_id} was never announced")
+
+    def click(self, user: str, action: str, request_id: int, **kw: Any) -> int:
+        status, _ = self.post(payloads.block_action(user, action, str(request_id), **kw))
+        return status
+
+    def row(self, request_id: int) -> AccessRequest:
+        with self.container.sessions() as session:
+            row = session.get(AccessRequest, request_id)
+            assert row is not None
+            return row
+
+    def count_requests(self) -> int:
+        with self.container.sessions() as session:
+            return session.scalar(select(func.count()).select_from(AccessRequest)) or 0
+
+    def events(self, request_id: int) -> list[str]:
+        with self.container.sessions() as session:
+            return list(
+                session.scalars(
+                    select(AuditEvent.kind)
+                    .where(AuditEvent.request_id == request_id)
+                    .order_by(AuditEvent.id)
+                )
+            )
+
+
+@pytest.fixture
+def slack_api():
+    api = SlackApiStub()
+    api.start()
+    for user, email in (
+        (ALICE, "Alice.O'Neil@example.com"),
+        (BOB, "bob@example.com"),
+        (OWNER1, "owner1@example.com"),
+        (OWNER2, "owner2@example.com"),
+    ):
+        api.add_user(user, email)
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def iam(moto_server):
+    return moto_server.client("iam")
+
+
+@pytest.fixture
+def bot(engine, sessions, clock, slack_api, iam):
+    settings = Settings(
+        database_url=str(engine.url),
+        slack_bot_token="xoxb-test",  # noqa: S106 - a test value
+        slack_signing_secret=SECRET,
+        slack_api_url=slack_api.base_url,
+        config=parse_config(tomllib.loads(CONFIG), "test.toml"),
+    )
+    container = Container(settings=settings, engine=engine, sessions=sessions, clock=clock)
+    client = build_web_client(settings)
+    approved: list[int] = []
+    services = build_services(
+        container, client, build_iam_directory(iam), on_approved=approved.append
+    )
+    router = Router()
+    router.mount("/slack/events", http_handler(build_app(settings, services, client)))
+    server = create_server(router, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    port = server.effective_port  # type: ignore[attr-defined]
+    yield Bot(f"http://127.0.0.1:{port}/slack/events", slack_api, container, approved)
+    server.close()
