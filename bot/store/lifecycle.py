@@ -89,10 +89,12 @@ def pending_oldest_first(session: Session, *, limit: int) -> list[AccessRequest]
     return list(session.scalars(pending_oldest_first_query(limit)))
 
 
+def count_pending_query() -> Select:
+    return select(func.count()).select_from(AccessRequest).where(AccessRequest.status == _PENDING)
+
+
 def count_pending(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(AccessRequest).where(AccessRequest.status == _PENDING)
-    )
+    return session.scalar(count_pending_query())
 
 
 def expired_pending_query(created_before: datetime, limit: int) -> Select:
