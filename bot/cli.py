@@ -121,10 +121,11 @@ def cmd_remind(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging(settings.log_level, settings.log_format)
     container = build_container(settings)
     try:
+        jobs = build_lifecycle_jobs(container)
         if db.pending_migrations(container.engine):
             print("the database is not migrated: run `aws-access-bot db upgrade`", file=sys.stderr)
             return 1
-        outcomes = run_sweeps_once(build_lifecycle_jobs(container), container.clock)
+        outcomes = run_sweeps_once(jobs, container.clock)
     finally:
         container.close()
     for outcome in outcomes:

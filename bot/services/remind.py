@@ -109,28 +109,15 @@ class ReminderSweep:
             return lifecycle.status_of(session, request_id) is Status.PENDING
 
     def _send(self, claimed: _Claimed, now: datetime, report: ReminderReport) -> None:
-        request = claimed.request
-        _attempt(
-            "reminder",
-            request.id,
-            self.notifier.remind,
-            request,
-            claimed.owners,
-            claimed.number,
-            now,
-        )
+        request, owners, number = claimed.request, claimed.owners, claimed.number
+        notifier = self.notifier
+        _attempt("reminder", request.id, lambda: notifier.remind(request, owners, number, now))
         report.reminded.append(request.id)
         # Re-render the approval message so the age it shows is current.
-        _attempt("age update", request.id, self.notifier.request_updated, request)
-        if escalates(claimed.number) and claimed.owners:
+        _attempt("age update", request.id, lambda: notifier.request_updated(request))
+        if escalates(number) and owners:
             _attempt(
-                "escalation",
-                request.id,
-                self.notifier.escalate,
-                request,
-                claimed.owners,
-                claimed.number,
-                now,
+                "escalation", request.id, lambda: notifier.escalate(request, owners, number, now)
             )
             report.escalated.append(request.id)
 
@@ -151,14 +138,14 @@ class ReminderSweep:
                 for row in lifecycle.pending_oldest_first(session, limit=self.summary_rows)
             ]
             repo.record(None, actor=ACTOR, kind="pending_summary", now=now, pending=total)
-        _attempt("summary", None, self.notifier.pending_summary, views, total, now)
+        _attempt("summary", None, lambda: self.notifier.pending_summary(views, total, now))
         return True
 
 
-def _attempt(what: str, request_id: int | None, send: Callable, *args: object) -> None:
+def _attempt(what: str, request_id: int | None, send: Callable[[], object]) -> None:
     """Notifiers swallow delivery failures themselves; anything else is a bug that must
     not stop the sweep for the other requests. Logged without its message (no payloads)."""
     try:
-        send(*args)
+        send()
     except Exception as exc:
         log.error("%s for request #%s failed: %s", what, request_id, type(exc).__name__)
