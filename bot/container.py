@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -41,12 +42,16 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
 # --- reminders and lifecycle (flow 5) --------------------------------------------
 
 
-def build_lifecycle_jobs(container: Container, *, extra: Sequence[SweepJob] = ()) -> list[SweepJob]:
-    """The scheduler's sweeps (reminders, expiry) over a Slack notifier of their own.
-
-    `extra` takes the other capabilities' sweeps (provisioning recovery, credential
-    purge) as SweepJob(id, every, run(now)).
-    """
+def build_lifecycle_jobs(
+    container: Container,
+    *,
+    recover: Callable[[datetime], object] | None = None,
+    purge: Callable[[datetime], object] | None = None,
+    extra: Sequence[SweepJob] = (),
+) -> list[SweepJob]:
+    """The scheduler's sweeps over a Slack notifier of their own: expiry and reminders,
+    plus `recover` (ProvisioningService.recover(now)) and `purge` (purge_expired(now))
+    when given, and any `extra` SweepJob(id, every, run(now))."""
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -74,5 +79,7 @@ def build_lifecycle_jobs(container: Container, *, extra: Sequence[SweepJob] = ()
         settings.bot.reminders,
         remind=ReminderSweep(container.sessions, notifier, settings.bot),
         expire=ExpirySweep(container.sessions, notifier, settings.bot),
+        recover=recover,
+        purge=purge,
     )
     return [*jobs, *extra]

@@ -113,6 +113,7 @@ class ReminderSweep:
         notifier = self.notifier
         _attempt("reminder", request.id, lambda: notifier.remind(request, owners, number, now))
         report.reminded.append(request.id)
+        log.info("reminded owners of request #%s (reminder %s)", request.id, number)
         # Re-render the approval message so the age it shows is current.
         _attempt("age update", request.id, lambda: notifier.request_updated(request))
         if escalates(number) and owners:

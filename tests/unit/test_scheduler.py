@@ -42,6 +42,10 @@ def test_lifecycle_jobs_order_and_intervals() -> None:
         EXPIRE_JOB,
         REMIND_JOB,
     ]
+    # The other capabilities' sweeps (recovery, purge) run with the clock's time.
+    clock = FakeClock()
+    assert all(outcome.ok for outcome in run_sweeps_once(jobs, clock))
+    assert calls == [(name, clock.now()) for name in ("expire", "remind", "recover", "purge")]
 
 
 def test_run_sweeps_once_runs_every_job_even_after_a_failure(caplog) -> None:  # noqa: ANN001
