@@ -74,7 +74,7 @@ class ReminderSweep:
             if claimed is None:
                 continue
             if not self._still_pending(claimed.request.id):
-                log.info("request #%s was decided before its reminder went out", claimed.request.id)
+                self._record_skip(claimed, now)
                 report.skipped.append(claimed.request.id)
                 continue
             self._send(claimed, now, report)
@@ -103,6 +103,19 @@ class ReminderSweep:
                 escalated=escalates(number),
             )
         return _Claimed(view, number, owners)
+
+    def _record_skip(self, claimed: _Claimed, now: datetime) -> None:
+        # The claim's "reminded" event stays (it counts claims); this one says nothing went out.
+        log.info("request #%s was decided before its reminder went out", claimed.request.id)
+        with self.sessions.begin() as session:
+            Repository(session).record(
+                claimed.request.id,
+                actor=ACTOR,
+                kind="reminder_skipped",
+                now=now,
+                number=claimed.number,
+                reason="decided",
+            )
 
     def _still_pending(self, request_id: int) -> bool:
         with self.sessions() as session:

@@ -180,6 +180,8 @@ def test_request_decided_between_claim_and_send_gets_no_reminder(db_url, session
     assert report.reminded == [other]
     assert notifier.ids("remind") == [other]
     assert decided not in notifier.ids("request_updated")
+    [skip] = audit(sessions, "reminder_skipped")
+    assert (skip.request_id, skip.detail) == (decided, {"number": 1, "reason": "decided"})
 
 
 def test_stale_candidates_are_not_reminded(sessions, clock, monkeypatch) -> None:
