@@ -49,6 +49,21 @@ def _parser() -> argparse.ArgumentParser:
         "--now", action="store_true", required=True, help="run every sweep once, then exit"
     )
     remind.set_defaults(func=cmd_remind)
+    check = sub.add_parser("check", help="check config, database, Slack, AWS and PUBLIC_URL")
+    check.set_defaults(func=cmd_check)
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest for this bot")
+    manifest.add_argument("--url", help="the bot's public base URL, e.g. https://bot.example.com")
+    manifest.add_argument(
+        "--socket-mode", action="store_true", help="Socket Mode app (no public URL needed)"
+    )
+    manifest.set_defaults(func=cmd_manifest)
+
+    policy = sub.add_parser("iam-policy", help="print the least-privilege IAM policy the bot needs")
+    policy.add_argument(
+        "--account-id", default="*", help="12-digit AWS account id (default: any account, *)"
+    )
+    policy.set_defaults(func=cmd_iam_policy)
     return parser
 
 
@@ -81,10 +96,15 @@ def cmd_requests(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.setup_guide import FIRST_RUN_GUIDE, startup_problems
     from bot.web.health import health_handler
     from bot.web.router import Router
     from bot.web.server import serve
 
+    problems, first_run = startup_problems(env)
+    if problems:
+        print("\n".join(problems + ([FIRST_RUN_GUIDE] if first_run else [])), file=sys.stderr)
+        return 1
     settings: Settings = load_settings(env, need_config=True)
     configure_logging(settings.log_level, settings.log_format)
     container = build_container(settings)
@@ -131,6 +151,56 @@ def cmd_remind(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for outcome in outcomes:
         print(f"{outcome.job_id}: {'ok' if outcome.ok else 'failed (' + str(outcome.error) + ')'}")
     return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.doctor import print_results, run_checks
+
+    results = run_checks(
+        env, slack_client=_slack_client, aws_clients=_aws_clients, engine_for=db.make_engine
+    )
+    return print_results(results, sys.stdout)
+
+
+def _slack_client(settings: Settings):  # noqa: ANN202 - slack_sdk imported lazily
+    from slack_sdk import WebClient
+
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        timeout=10,
+    )
+
+
+def _aws_clients():  # noqa: ANN202 - boto3 imported lazily
+    import boto3
+
+    session = boto3.session.Session()  # the AWS SDK's own environment and config files
+    return session.client("iam"), session.client("sts")
+
+
+def cmd_manifest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.slack.manifest import ManifestError, render_manifest
+
+    try:
+        print(render_manifest(args.url, socket_mode=args.socket_mode), end="")
+    except ManifestError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_iam_policy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.aws.policy import ANY_ACCOUNT, render_policy
+
+    if args.account_id != ANY_ACCOUNT and not (
+        args.account_id.isdigit() and len(args.account_id) == 12
+    ):
+        print(f"--account-id must be 12 digits (got {args.account_id!r})", file=sys.stderr)
+        return 1
+    settings = load_settings(env, need_config=True)
+    print(render_policy(settings.bot, args.account_id), end="")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:

@@ -49,6 +49,12 @@ class Notifier(Protocol):
         """DM the requester a plain (already escaped) line about their request."""
         ...
 
+    # flow 3 (provisioning)
+    def provisioning_failed(self, request: RequestView) -> MessageRef | None:
+        """Tell the owners (approval thread) that provisioning failed; the approval
+        message itself shows the error and the Retry / Roll back buttons."""
+        ...
+
     # flow 4 (credentials link)
     def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
         """DM the requester the one-time link (unfurl_links/unfurl_media false)."""

@@ -59,6 +59,62 @@ def slack_date(when_epoch: int, fmt: str = "{date_short_pretty} {time}") -> str:
 
 # --- provisioning (flow 3) -------------------------------------------------------
 
+PROVISION_RETRY = "provision_retry"
+PROVISION_ROLLBACK = "provision_rollback"
+
+_PROVISIONING_STATUS = {
+    "approved": ":hourglass_flowing_sand: Approved; creating the IAM user…",
+    "provisioning": ":gear: Creating IAM user `{user}`…",
+    "provisioned": ":white_check_mark: IAM user `{user}` created; the requester got a link.",
+    "revoked": ":wastebasket: IAM user `{user}` was removed (rolled back).",
+}
+
+
+def provisioning_blocks(request: RequestView) -> list[Block]:
+    """The provisioning part of the approval message, for the statuses after approval.
+    A failed request shows AWS's error and Retry / Roll back buttons (owners only)."""
+    user = escape(request.iam_user_name)
+    status = request.status.value
+    if status == "failed":
+        error = escape(request.last_error or "unknown error")
+        return [
+            mrkdwn(
+                f":x: *Creating IAM user `{user}` failed.*\n"
+                f"AWS said: ```{truncate(error, MAX_TEXT - 200)}```"
+            ),
+            {
+                "type": "actions",
+                "block_id": f"provisioning_{request.id}",
+                "elements": [
+                    button("Retry", PROVISION_RETRY, str(request.id), style="primary"),
+                    {
+                        **button("Roll back", PROVISION_ROLLBACK, str(request.id), style="danger"),
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "Roll back?"},
+                            "text": {
+                                "type": "mrkdwn",
+                                "text": f"Delete IAM user `{user}` and everything this "
+                                "request attached to it.",
+                            },
+                            "confirm": {"type": "plain_text", "text": "Roll back"},
+                            "deny": {"type": "plain_text", "text": "Cancel"},
+                        },
+                    },
+                ],
+            },
+            context("Only the account owners can retry or roll back."),
+        ]
+    template = _PROVISIONING_STATUS.get(status)
+    return [context(template.format(user=user))] if template else []
+
+
+def provisioning_failed_text(request: RequestView) -> str:
+    """Fallback/notification text for a failed request (owners see it in the thread)."""
+    return truncate(
+        f"Provisioning of request #{request.id} (IAM user {escape(request.iam_user_name)}) "
+        f"failed: {escape(request.last_error or 'unknown error')}. Retry or roll back above."
+    )
+
 
 # --- credentials link (flow 4) ---------------------------------------------------
 

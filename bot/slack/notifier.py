@@ -21,6 +21,7 @@ from bot.slack.blocks import (
     expired_approval_message,
     expired_requester_message,
     pending_summary_message,
+    provisioning_failed_text,
     reminder_message,
 )
 
@@ -107,6 +108,16 @@ class SlackNotifier:
     # --- requests and decisions (flows 1-2) ----------------------------------
 
     # --- provisioning (flow 3) -----------------------------------------------
+
+    def provisioning_failed(self, request: RequestView) -> MessageRef | None:
+        """Reply in the approval thread so owners are notified (an in-place update of
+        the approval message notifies nobody); the message itself carries the buttons."""
+        if not (request.approval_channel and request.approval_ts):
+            return None
+        return self.reply(
+            MessageRef(request.approval_channel, request.approval_ts),
+            provisioning_failed_text(request),
+        )
 
     # --- credentials link (flow 4) -------------------------------------------
 

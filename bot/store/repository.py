@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,63 @@ class Repository:
             update(AccessRequest)
             .where(AccessRequest.id == request_id, AccessRequest.status == expected.value)
             .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    # --- leases (provisioning worker) -------------------------------------------
+
+    def claim_lease(
+        self,
+        request_id: int,
+        expected: Status,
+        new: Status,
+        *,
+        now: datetime,
+        until: datetime,
+        **values: Any,
+    ) -> bool:
+        """Like transition(), but only while nobody holds a live lease on the row
+        (`lease_expires_at` empty or past); sets the lease to `until`. `new` may equal
+        `expected` to take over an expired lease without a status change."""
+        if new != expected:
+            check_transition(expected, new)
+        result = self.session.execute(
+            update(AccessRequest)
+            .where(
+                AccessRequest.id == request_id,
+                AccessRequest.status == expected.value,
+                or_(
+                    AccessRequest.lease_expires_at.is_(None), AccessRequest.lease_expires_at <= now
+                ),
+            )
+            .values(status=new.value, updated_at=now, lease_expires_at=until, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def transition_holding(
+        self,
+        request_id: int,
+        expected: Status,
+        new: Status,
+        *,
+        lease: datetime | None,
+        now: datetime,
+        **values: Any,
+    ) -> bool:
+        """transition() that also requires the lease we took (`lease_expires_at == lease`):
+        a worker whose lease expired and was taken over cannot finish the request."""
+        check_transition(expected, new)
+        held = (
+            AccessRequest.lease_expires_at.is_(None)
+            if lease is None
+            else AccessRequest.lease_expires_at == lease
+        )
+        result = self.session.execute(
+            update(AccessRequest)
+            .where(AccessRequest.id == request_id, AccessRequest.status == expected.value, held)
+            .values(status=new.value, updated_at=now, **values)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1

@@ -17,7 +17,8 @@ from tests.support.processes import free_port, run_cli, start_bot, wait_http
 def test_unknown_config_key_stops_run_with_one_line(tmp_path: Path) -> None:
     config = tmp_path / "bot.toml"
     config.write_text(MINIMAL_CONFIG.replace('iam_path = "/onboarding/"', 'iam_pth = "/x/"'))
-    result = run_cli(["run"], {"BOT_CONFIG": str(config)}, cwd=tmp_path)
+    tokens = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"}
+    result = run_cli(["run"], {"BOT_CONFIG": str(config), **tokens}, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
@@ -32,13 +33,33 @@ def test_malformed_env_stops_run_with_one_line(tmp_path: Path, config_file: Path
     assert result.stderr.splitlines() == ["PORT must be a number from 1 to 65535 (got 'eighty')"]
 
 
-def test_missing_config_file(tmp_path: Path) -> None:
+def test_fresh_clone_run_says_what_to_set_and_where(tmp_path: Path) -> None:
+    # No config file, no .env, no tokens: every problem at once, then the set-up steps.
     result = run_cli(["run"], {}, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[:3] == [
         "BOT_CONFIG: config file config/bot.toml does not exist "
-        "(copy config/bot.example.toml there and edit it)"
+        "(copy config/bot.example.toml there and edit it)",
+        "SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-...) from your Slack "
+        "app's OAuth & Permissions page",
+        "SLACK_SIGNING_SECRET is not set: expected the signing secret from your Slack app's "
+        "Basic Information page (or set SLACK_APP_TOKEN for Socket Mode)",
     ]
+    guide = result.stderr
+    for step in (
+        "cp config/bot.example.toml config/bot.toml",
+        "aws-access-bot manifest --url https://",
+        "--socket-mode",
+        "SLACK_BOT_TOKEN=xoxb-...     OAuth & Permissions",
+        "SLACK_SIGNING_SECRET=...     Basic Information",
+        "SLACK_APP_TOKEN=xapp-...",
+        "aws-access-bot iam-policy",
+        "aws-access-bot check",
+    ):
+        assert step in guide, step
+    assert not list(tmp_path.iterdir())  # nothing created (no database file)
 
 
 def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:

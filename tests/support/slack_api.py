@@ -118,6 +118,11 @@ class SlackApiStub:
                 for _ in range(times)
             )
 
+    def reply(self, method: str, body: dict[str, Any], *, times: int = 1) -> None:
+        """The next `times` calls to `method` answer `body` (e.g. a non-member channel)."""
+        with self._lock:
+            self._scripted.setdefault(method, []).extend(_Scripted(200, body) for _ in range(times))
+
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         self.fail(
             method,

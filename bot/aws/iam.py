@@ -1,0 +1,455 @@
+"""The IAM provisioner: creates, re-keys and removes the IAM user of one request.
+
+Every step is idempotent for *this* request, so a retry after a crash anywhere finishes
+the job. A user is "ours" only when it carries this request's tags; anything else with
+the same name is never modified.
+
+IAM is called only as `self.iam.<operation>(...)` (the deploy tooling derives the bot's
+least-privilege policy from those calls); STS only through clients from `sts_for`.
+Secrets (password, secret key) live in local variables and the returned Credentials;
+they never go into a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from bot.aws.passwords import PasswordPolicy, generate_password
+from bot.domain.credentials import Credentials
+from bot.domain.errors import ProvisioningError
+from bot.domain.requests import RequestView
+from bot.settings import AwsConfig
+
+log = logging.getLogger(__name__)
+
+REQUEST_TAG = "aws-access-bot:request-id"
+SLACK_USER_TAG = "aws-access-bot:slack-user"
+
+# Worth another attempt: AWS says "slow down" or "my fault", or the network failed.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "ServiceFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ConcurrentModification",
+    }
+)
+# What STS answers for a key that IAM has created but not yet propagated.
+KEY_NOT_YET_VALID = frozenset(
+    {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"}
+)
+
+T = TypeVar("T")
+StsFactory = Callable[[str, str], Any]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """`attempts` tries with exponentially growing pauses between them (capped)."""
+
+    attempts: int
+    base: float
+    cap: float
+
+    def delays(self) -> Iterator[float]:
+        for i in range(self.attempts - 1):
+            yield min(self.cap, self.base * 2**i)
+
+    @property
+    def total(self) -> float:
+        return sum(self.delays())
+
+
+# Our own step retries on top of botocore's `standard` retry mode.
+STEP_BACKOFF = Backoff(attempts=4, base=1.0, cap=8.0)
+# A new key usually works within seconds; give IAM about a minute before giving up.
+KEY_BACKOFF = Backoff(attempts=8, base=1.0, cap=16.0)
+
+
+def _error(exc: ClientError) -> tuple[str, str]:
+    error = exc.response.get("Error", {})
+    return str(error.get("Code") or "ClientError"), str(error.get("Message") or "")
+
+
+def _is_transient(exc: ClientError) -> bool:
+    code, _ = _error(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return code in TRANSIENT_CODES or status >= 500
+
+
+def _safe_message(exc: BotoCoreError) -> str:
+    # Many SDK errors quote the request's parameters, which may hold a password: only
+    # the credential/region errors (which quote nothing) keep their text.
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError | NoRegionError):
+        return str(exc)
+    return "the AWS SDK refused the request"
+
+
+class IamProvisioner:
+    """Implements the Provisioner port over an injected boto3 IAM client."""
+
+    def __init__(
+        self,
+        iam: Any,
+        sts_for: StsFactory,
+        config: AwsConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        step_backoff: Backoff = STEP_BACKOFF,
+        key_backoff: Backoff = KEY_BACKOFF,
+        choice: Callable[[str], str] = secrets.choice,
+    ) -> None:
+        self.iam = iam
+        self.sts_for = sts_for
+        self.config = config
+        self.sleep = sleep
+        self.step_backoff = step_backoff
+        self.key_backoff = key_backoff
+        self.choice = choice
+
+    # --- the Provisioner port ------------------------------------------------
+
+    def provision(self, request: RequestView) -> Credentials:
+        name = request.iam_user_name
+        arn = self._ensure_user(request)
+        password = self._set_password(request, create=True) if request.console else None
+        for group in request.groups:
+            self._aws(
+                "add_user_to_group",
+                lambda group=group: self.iam.add_user_to_group(UserName=name, GroupName=group),
+            )
+        for policy in request.policies:
+            self._aws(
+                "attach_user_policy",
+                lambda policy=policy: self.iam.attach_user_policy(UserName=name, PolicyArn=policy),
+            )
+        key_id = secret = None
+        if request.programmatic:
+            # A crash lost the secret of any key an earlier attempt made: replace it,
+            # so this request never holds two keys.
+            self._delete_keys(name, keep=None)
+            key_id, secret = self._new_verified_key(name)
+        log.info(
+            "provisioned IAM user",
+            extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id},
+        )
+        return Credentials(
+            user_name=name,
+            console_url=self._console_url(arn),
+            password=password,
+            access_key_id=key_id,
+            secret_access_key=secret,
+        )
+
+    def rotate_credentials(self, request: RequestView) -> Credentials:
+        name = request.iam_user_name
+        arn = self._owned_user(request, step="rotate_credentials")
+        if arn is None:
+            raise ProvisioningError(
+                "NoSuchEntity",
+                f"IAM user {name} does not exist",
+                permanent=True,
+                step="rotate_credentials",
+            )
+        password = self._set_password(request, create=False) if request.console else None
+        key_id = secret = None
+        if request.programmatic:
+            keys = self._list_keys(name)
+            # IAM allows two keys; make room for the new one but keep the newest old key
+            # working until the new one is verified.
+            keys.sort(key=lambda k: k.get("CreateDate") or 0)
+            for old in keys[:-1]:
+                self._delete_key(name, old["AccessKeyId"])
+            key_id, secret = self._new_verified_key(name)  # deletes the old key once it works
+        log.info(
+            "rotated IAM credentials",
+            extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id},
+        )
+        return Credentials(
+            user_name=name,
+            console_url=self._console_url(arn),
+            password=password,
+            access_key_id=key_id,
+            secret_access_key=secret,
+        )
+
+    def roll_back(self, request: RequestView) -> None:
+        """Remove the user and everything attached to it, in dependency order:
+        access keys, login profile, group memberships, attached policies, (inline
+        policies and MFA devices someone may have added since, or DeleteUser would
+        conflict), then the user. A user without this request's tags is left alone."""
+        name = request.iam_user_name
+        if self._owned_user(request, step="roll_back") is None:
+            log.info("nothing to roll back", extra={"request_id": request.id, "iam_user": name})
+            return
+        self._delete_keys(name, keep=None, step="roll_back")
+        self._tolerate(
+            "NoSuchEntity", "roll_back", lambda: self.iam.delete_login_profile(UserName=name)
+        )
+        groups = self._aws("roll_back", lambda: self.iam.list_groups_for_user(UserName=name))
+        for group in groups["Groups"]:
+            self._tolerate(
+                "NoSuchEntity",
+                "roll_back",
+                lambda group=group: self.iam.remove_user_from_group(
+                    UserName=name, GroupName=group["GroupName"]
+                ),
+            )
+        attached = self._aws(
+            "roll_back", lambda: self.iam.list_attached_user_policies(UserName=name)
+        )
+        for policy in attached["AttachedPolicies"]:
+            self._tolerate(
+                "NoSuchEntity",
+                "roll_back",
+                lambda policy=policy: self.iam.detach_user_policy(
+                    UserName=name, PolicyArn=policy["PolicyArn"]
+                ),
+            )
+        inline = self._aws("roll_back", lambda: self.iam.list_user_policies(UserName=name))
+        for policy_name in inline["PolicyNames"]:
+            self._tolerate(
+                "NoSuchEntity",
+                "roll_back",
+                lambda policy_name=policy_name: self.iam.delete_user_policy(
+                    UserName=name, PolicyName=policy_name
+                ),
+            )
+        devices = self._aws("roll_back", lambda: self.iam.list_mfa_devices(UserName=name))
+        for device in devices["MFADevices"]:
+            self._tolerate(
+                "NoSuchEntity",
+                "roll_back",
+                lambda device=device: self.iam.deactivate_mfa_device(
+                    UserName=name, SerialNumber=device["SerialNumber"]
+                ),
+            )
+        self._tolerate("NoSuchEntity", "roll_back", lambda: self.iam.delete_user(UserName=name))
+        log.info("rolled back IAM user", extra={"request_id": request.id, "iam_user": name})
+
+    # --- steps ---------------------------------------------------------------
+
+    def _ensure_user(self, request: RequestView) -> str:
+        """CreateUser, or continue with the user an earlier attempt of this request made."""
+        params: dict[str, Any] = {
+            "UserName": request.iam_user_name,
+            "Path": self.config.iam_path,
+            "Tags": [
+                {"Key": REQUEST_TAG, "Value": str(request.id)},
+                {"Key": SLACK_USER_TAG, "Value": request.requester_id},
+            ],
+        }
+        if self.config.permissions_boundary:
+            params["PermissionsBoundary"] = self.config.permissions_boundary
+        try:
+            return self._aws("create_user", lambda: self.iam.create_user(**params))["User"]["Arn"]
+        except ProvisioningError as exc:
+            if exc.code != "EntityAlreadyExists":
+                raise
+        arn = self._owned_user(request, step="create_user")
+        if arn is None:  # deleted between our two calls: start over once
+            return self._aws("create_user", lambda: self.iam.create_user(**params))["User"]["Arn"]
+        return arn
+
+    def _owned_user(self, request: RequestView, *, step: str) -> str | None:
+        """The ARN of the request's user if it exists and carries this request's tags;
+        None when it does not exist; a permanent error when someone else owns the name."""
+        name = request.iam_user_name
+        try:
+            user = self._aws(step, lambda: self.iam.get_user(UserName=name))["User"]
+            tags = self._aws(step, lambda: self.iam.list_user_tags(UserName=name))["Tags"]
+        except ProvisioningError as exc:
+            if exc.code == "NoSuchEntity":
+                return None
+            raise
+        values = {tag["Key"]: tag["Value"] for tag in tags}
+        if values.get(REQUEST_TAG) != str(request.id) or (
+            values.get(SLACK_USER_TAG) != request.requester_id
+        ):
+            raise ProvisioningError(
+                "EntityAlreadyExists",
+                f"IAM user {name} already exists and was not created by this bot",
+                permanent=True,
+                step=step,
+            )
+        return user["Arn"]
+
+    def _password_policy(self) -> PasswordPolicy:
+        try:
+            response = self._aws(
+                "create_login_profile", lambda: self.iam.get_account_password_policy()
+            )
+        except ProvisioningError as exc:
+            if exc.code == "NoSuchEntity":  # no custom policy: AWS's default applies
+                return PasswordPolicy.from_aws(None)
+            raise
+        return PasswordPolicy.from_aws(response["PasswordPolicy"])
+
+    def _set_password(self, request: RequestView, *, create: bool) -> str:
+        """A fresh console password. A retry cannot know the password an earlier attempt
+        set (it was only in memory), so an existing login profile gets a new one."""
+        name = request.iam_user_name
+        password = generate_password(self._password_policy(), choice=self.choice)
+        step = "create_login_profile"
+        if create:
+            try:
+                self._aws(
+                    step,
+                    lambda: self.iam.create_login_profile(
+                        UserName=name, Password=password, PasswordResetRequired=True
+                    ),
+                )
+                return password
+            except ProvisioningError as exc:
+                if exc.code != "EntityAlreadyExists":
+                    raise
+        try:
+            self._aws(
+                step,
+                lambda: self.iam.update_login_profile(
+                    UserName=name, Password=password, PasswordResetRequired=True
+                ),
+            )
+        except ProvisioningError as exc:
+            if exc.code != "NoSuchEntity" or create:
+                raise
+            self._aws(
+                step,
+                lambda: self.iam.create_login_profile(
+                    UserName=name, Password=password, PasswordResetRequired=True
+                ),
+            )
+        return password
+
+    def _list_keys(self, name: str, step: str = "create_access_key") -> list[dict[str, Any]]:
+        # A user has at most two keys: no pagination needed.
+        response = self._aws(step, lambda: self.iam.list_access_keys(UserName=name))
+        return list(response["AccessKeyMetadata"])
+
+    def _delete_key(self, name: str, key_id: str, step: str = "create_access_key") -> None:
+        self._tolerate(
+            "NoSuchEntity",
+            step,
+            lambda: self.iam.delete_access_key(UserName=name, AccessKeyId=key_id),
+        )
+
+    def _delete_keys(self, name: str, *, keep: str | None, step: str = "create_access_key") -> None:
+        for key in self._list_keys(name, step):
+            if key["AccessKeyId"] != keep:
+                self._delete_key(name, key["AccessKeyId"], step)
+
+    def _new_verified_key(self, name: str) -> tuple[str, str]:
+        # CreateAccessKey is not idempotent, so it gets no blind retry; a key a lost
+        # response created anyway is removed by the caller's _delete_keys(keep=...).
+        created = self._aws(
+            "create_access_key", lambda: self.iam.create_access_key(UserName=name), retry=False
+        )["AccessKey"]
+        key_id, secret = created["AccessKeyId"], created["SecretAccessKey"]
+        self._wait_until_key_works(name, key_id, secret)
+        self._delete_keys(name, keep=key_id)
+        return key_id, secret
+
+    def _wait_until_key_works(self, name: str, key_id: str, secret: str) -> None:
+        """IAM is eventually consistent: poll sts:GetCallerIdentity with the new key,
+        backing off exponentially, and give up after `key_backoff.attempts` tries."""
+        step = "verify_access_key"
+        sts = self.sts_for(key_id, secret)
+        delays = self.key_backoff.delays()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                identity = sts.get_caller_identity()
+            except ClientError as exc:
+                code, message = _error(exc)
+                if code not in KEY_NOT_YET_VALID and not _is_transient(exc):
+                    raise ProvisioningError(code, message, permanent=True, step=step) from None
+            except BotoCoreError as exc:
+                code = type(exc).__name__
+            else:
+                if not str(identity.get("Arn", "")).endswith(f"/{name}"):
+                    raise ProvisioningError(
+                        "IdentityMismatch",
+                        f"the new access key {key_id} does not identify as IAM user {name}",
+                        permanent=True,
+                        step=step,
+                    )
+                return
+            delay = next(delays, None)
+            if delay is None:
+                raise ProvisioningError(
+                    "AccessKeyNotActive",
+                    f"STS still refused the new access key {key_id} of {name} ({code}) "
+                    f"after {attempts} attempts over {self.key_backoff.total:g}s",
+                    permanent=True,
+                    step=step,
+                )
+            log.info(
+                "new access key not active yet, waiting",
+                extra={"access_key_id": key_id, "error_code": code, "delay": delay},
+            )
+            self.sleep(delay)
+
+    def _console_url(self, user_arn: str) -> str:
+        aliases = self._aws("console_url", lambda: self.iam.list_account_aliases())
+        account = (aliases.get("AccountAliases") or [None])[0] or user_arn.split(":")[4]
+        return f"https://{account}.signin.aws.amazon.com/console"
+
+    # --- calling AWS ---------------------------------------------------------
+
+    def _tolerate(self, code: str, step: str, call: Callable[[], T]) -> T | None:
+        """Run `call`; an error with `code` means the work is already done."""
+        try:
+            return self._aws(step, call)
+        except ProvisioningError as exc:
+            if exc.code != code:
+                raise
+            return None
+
+    def _aws(self, step: str, call: Callable[[], T], *, retry: bool = True) -> T:
+        """Run one IAM call; retry transient failures with backoff; turn every failure
+        into a ProvisioningError carrying AWS's code and message."""
+        delays = self.step_backoff.delays() if retry else iter(())
+        while True:
+            try:
+                return call()
+            except ClientError as exc:
+                code, message = _error(exc)
+                if not _is_transient(exc):
+                    raise ProvisioningError(code, message, permanent=True, step=step) from None
+            except BotoConnectionError as exc:
+                code, message = type(exc).__name__, "could not reach AWS IAM"
+            except BotoCoreError as exc:  # bad parameters, no credentials: needs a human
+                raise ProvisioningError(
+                    type(exc).__name__, _safe_message(exc), permanent=True, step=step
+                ) from None
+            delay = next(delays, None)
+            if delay is None:
+                raise ProvisioningError(code, message, permanent=False, step=step)
+            log.warning(
+                "AWS call failed, retrying",
+                extra={"step": step, "error_code": code, "delay": delay},
+            )
+            self.sleep(delay)

@@ -1,0 +1,49 @@
+"""What `aws-access-bot run` prints when it cannot start: every problem at once, and on a
+first run (no config file or no Slack token yet) the steps that fix them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.settings import SettingsError, load_config, load_settings
+
+FIRST_RUN_GUIDE = """\
+
+To set the bot up:
+  1. Config file: cp config/bot.example.toml config/bot.toml (or point BOT_CONFIG at
+     yours) and set slack.approval_channel, slack.owners and the [[profiles]].
+  2. Slack app: run `aws-access-bot manifest --url https://<your public URL>` (add
+     --socket-mode to run without a public URL), paste the output at
+     https://api.slack.com/apps -> Create New App -> From an app manifest, install the
+     app to your workspace and /invite it to the approval channel.
+  3. Tokens, in .env (`make run` reads it) or the environment:
+       SLACK_BOT_TOKEN=xoxb-...     OAuth & Permissions -> Bot User OAuth Token
+       SLACK_SIGNING_SECRET=...     Basic Information -> App Credentials -> Signing Secret
+     or, for Socket Mode instead of the signing secret:
+       SLACK_APP_TOKEN=xapp-...     Basic Information -> App-Level Tokens (connections:write)
+  4. AWS: give the bot an IAM identity with the policy from `aws-access-bot iam-policy`
+     and its credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY) and
+     AWS_REGION.
+  5. Run `aws-access-bot check`, then start again."""
+
+
+def startup_problems(env: Mapping[str, str]) -> tuple[list[str], bool]:
+    """(every problem with the environment, config file and Slack tokens; is it a first
+    run?). Empty problems means `run` can load its settings."""
+    try:
+        settings = load_settings(env, need_config=False)
+    except SettingsError as exc:
+        return exc.problems, False
+    problems: list[str] = []
+    first_run = False
+    try:
+        load_config(settings.config_path)
+    except SettingsError as exc:
+        problems += exc.problems
+        first_run = any(line.startswith("BOT_CONFIG:") for line in exc.problems)
+    try:
+        load_settings(env, need_config=False, need_slack=True)
+    except SettingsError as exc:
+        problems += exc.problems
+        first_run = first_run or not settings.slack_bot_token
+    return problems, first_run

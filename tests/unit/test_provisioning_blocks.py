@@ -1,0 +1,75 @@
+"""Pure Block Kit builders of the provisioning section."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.requests import RequestView
+from bot.domain.states import Status
+from bot.slack.blocks import (
+    MAX_TEXT,
+    PROVISION_RETRY,
+    PROVISION_ROLLBACK,
+    provisioning_blocks,
+    provisioning_failed_text,
+)
+
+REQUEST = RequestView(
+    id=17,
+    requester_id="U0REQ",
+    profile="developer",
+    iam_user_name="alice",
+    console=True,
+    programmatic=True,
+    reason="deploys",
+    status=Status.FAILED,
+    created_at=datetime(2026, 11, 28, tzinfo=UTC),
+    last_error="NoSuchEntity: Group developers not found",
+)
+
+
+def texts(blocks) -> str:
+    return repr(blocks)
+
+
+def test_failed_request_shows_error_and_owner_buttons() -> None:
+    blocks = provisioning_blocks(REQUEST)
+    assert "NoSuchEntity: Group developers not found" in blocks[0]["text"]["text"]
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    assert [(e["action_id"], e["value"], e.get("style")) for e in actions["elements"]] == [
+        (PROVISION_RETRY, "17", "primary"),
+        (PROVISION_ROLLBACK, "17", "danger"),
+    ]
+    assert "confirm" in actions["elements"][1]  # destructive: asks first
+
+
+def test_error_text_is_escaped_and_within_limits() -> None:
+    nasty = replace(REQUEST, last_error="<!channel> " + "x" * 5000, iam_user_name="<@U1>")
+    blocks = provisioning_blocks(nasty)
+    text = blocks[0]["text"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    assert "<@U1>" not in texts(blocks)
+    assert len(text) <= MAX_TEXT
+    assert len(provisioning_failed_text(nasty)) <= MAX_TEXT
+    assert "<!channel>" not in provisioning_failed_text(nasty)
+
+
+@pytest.mark.parametrize(
+    ("status", "needle"),
+    [
+        (Status.PROVISIONING, "Creating IAM user `alice`"),
+        (Status.PROVISIONED, "created"),
+        (Status.REVOKED, "removed"),
+    ],
+)
+def test_other_statuses_show_one_line_without_buttons(status, needle) -> None:
+    blocks = provisioning_blocks(replace(REQUEST, status=status))
+    assert len(blocks) == 1 and blocks[0]["type"] == "context"
+    assert needle in blocks[0]["elements"][0]["text"]
+
+
+def test_undecided_requests_have_no_provisioning_section() -> None:
+    assert provisioning_blocks(replace(REQUEST, status=Status.PENDING)) == []

@@ -1,0 +1,74 @@
+"""The README stays true: generated config reference, pictures, scopes, commands."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import xml.dom.minidom
+
+from bot import settings
+from bot.slack.manifest import BOT_SCOPES
+from tests.support.processes import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location(
+        "config_reference", REPO / "scripts/config_reference.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_config_reference_section_is_up_to_date() -> None:
+    script = _script()
+    example = (REPO / "config" / "bot.example.toml").read_text()
+    assert script.updated_readme(README, example) == README, (
+        "run `python scripts/config_reference.py --write`"
+    )
+    result = subprocess.run(
+        [sys.executable, "scripts/config_reference.py", "--check"], cwd=REPO, capture_output=True
+    )
+    assert result.returncode == 0
+
+
+def test_config_reference_documents_every_setting() -> None:
+    reference = _script().reference((REPO / "config" / "bot.example.toml").read_text())
+    tables = {
+        "[slack]": settings._SLACK,
+        "[aws]": settings._AWS,
+        "[reminders]": settings._REMINDERS,
+        "[links]": settings._LINKS,
+        "[[profiles]]": settings._PROFILE,
+    }
+    for table, keys in tables.items():
+        section = reference.split(f"#### `{table}`", 1)[1].split("####", 1)[0]
+        for key in keys:
+            row = re.search(rf"^\| `{key}` \| `[^`]*` \| (.+) \|$", section, re.M)
+            assert row and row.group(1).strip(), f"{table} {key} is not documented"
+
+
+def test_stale_reference_is_detected() -> None:
+    script = _script()
+    example = (REPO / "config" / "bot.example.toml").read_text()
+    changed = example.replace("How often the reminder sweep runs.", "How often reminders run.")
+    assert script.updated_readme(README, changed) != README
+
+
+def test_flow_diagram_is_checked_in_and_linked() -> None:
+    assert "](docs/flow.svg)" in README
+    svg = xml.dom.minidom.parse(str(REPO / "docs" / "flow.svg")).documentElement
+    assert svg.tagName == "svg"
+
+
+def test_readme_states_the_manifest_scopes_and_docker_run() -> None:
+    listed = re.search(r"exactly the bot scopes the code uses[^\n]*\n([^\n]+)", README).group(1)
+    assert set(re.findall(r"`([a-z.:]+)`", listed)) == set(BOT_SCOPES)
+    docker_run = README.split("docker run -d", 1)[1].split("```", 1)[0]
+    for needed in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PUBLIC_URL", "DATABASE_URL"):
+        assert needed in docker_run
+    assert ":/app/config/bot.toml:ro" in docker_run
