@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     requests.add_argument("--limit", type=int, default=None, help="at most this many rows")
     requests.set_defaults(func=cmd_requests)
 
+    remind = sub.add_parser(
+        "remind", help="run the reminder, expiry and recovery sweeps (for cron deployments)"
+    )
+    remind.add_argument(
+        "--now", action="store_true", required=True, help="run every sweep once, then exit"
+    )
+    remind.set_defaults(func=cmd_remind)
     check = sub.add_parser("check", help="check config, database, Slack, AWS and PUBLIC_URL")
     check.set_defaults(func=cmd_check)
 
@@ -104,11 +111,14 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging(settings.log_level, settings.log_format)
     container = build_container(settings)
     socket_mode = None
+    scheduler = None
     try:
         db.upgrade(container.engine)
         client = build_web_client(settings)
         services = build_services(container, client, build_iam_directory())
         slack_app = build_app(settings, services, client)
+        if not args.no_scheduler:
+            scheduler = _start_scheduler(container)
         router = Router()
         router.add(["GET"], "/healthz", health_handler(container.engine))
         if settings.socket_mode:
@@ -120,8 +130,40 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     finally:
         if socket_mode is not None:
             socket_mode.close()
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)  # lets a running sweep finish its request
         container.close()
     return 0
+
+
+def _start_scheduler(container):  # noqa: ANN001, ANN202
+    from bot.container import build_lifecycle_jobs
+    from bot.scheduler import build_scheduler
+
+    scheduler = build_scheduler(build_lifecycle_jobs(container), container.clock)
+    scheduler.start()
+    log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    return scheduler
+
+
+def cmd_remind(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.container import build_lifecycle_jobs
+    from bot.scheduler import run_sweeps_once
+
+    settings = load_settings(env, need_config=True)
+    configure_logging(settings.log_level, settings.log_format)
+    container = build_container(settings)
+    try:
+        jobs = build_lifecycle_jobs(container)
+        if db.pending_migrations(container.engine):
+            print("the database is not migrated: run `aws-access-bot db upgrade`", file=sys.stderr)
+            return 1
+        outcomes = run_sweeps_once(jobs, container.clock)
+    finally:
+        container.close()
+    for outcome in outcomes:
+        print(f"{outcome.job_id}: {'ok' if outcome.ok else 'failed (' + str(outcome.error) + ')'}")
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
 
 
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:

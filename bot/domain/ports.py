@@ -7,7 +7,7 @@ as well as with the real adapters.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.credentials import Credentials, IssuedLink
@@ -58,6 +58,30 @@ class Notifier(Protocol):
     # flow 4 (credentials link)
     def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
         """DM the requester the one-time link (unfurl_links/unfurl_media false)."""
+        ...
+
+    # flow 5 (reminders and lifecycle)
+    def remind(
+        self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime
+    ) -> MessageRef | None:
+        """Reply in the approval message's thread mentioning `owners` (who can still decide)."""
+        ...
+
+    def escalate(
+        self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime
+    ) -> None:
+        """DM each of `owners` that the request has waited through several reminders."""
+        ...
+
+    def pending_summary(
+        self, requests: list[RequestView], total: int, now: datetime
+    ) -> MessageRef | None:
+        """Post one channel message listing pending requests (oldest first, each linked);
+        `total` may exceed len(requests) when the list was cut short."""
+        ...
+
+    def request_expired(self, request: RequestView, expired_after: timedelta) -> None:
+        """Close the approval message (no buttons) and tell the requester to ask again."""
         ...
 
 

@@ -8,6 +8,7 @@ and connection errors are retried by the WebClient's retry handlers (container.p
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -15,7 +16,16 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.requests import MessageRef, RequestView
 from bot.settings import BotConfig
-from bot.slack.blocks import approval_message, provisioning_failed_text, submitted_dm
+from bot.slack.blocks import (
+    approval_message,
+    escalation_message,
+    expired_approval_message,
+    expired_requester_message,
+    pending_summary_message,
+    provisioning_failed_text,
+    reminder_message,
+    submitted_dm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,3 +140,58 @@ class SlackNotifier:
     # --- credentials link (flow 4) -------------------------------------------
 
     # --- reminders and lifecycle (flow 5) ------------------------------------
+
+    def remind(
+        self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime
+    ) -> MessageRef | None:
+        text, blocks = reminder_message(request, owners, reminder_number, now)
+        approval = self._approval_ref(request)
+        if approval is None:  # the approval message was never posted: remind in the channel
+            return self.post(self.config.slack.approval_channel, text, blocks)
+        return self.reply(approval, text, blocks)
+
+    def escalate(
+        self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime
+    ) -> None:
+        approval = self._approval_ref(request)
+        permalink = self._permalink(approval) if approval else None
+        text, blocks = escalation_message(request, reminder_number, now, permalink)
+        for owner in owners:
+            self.dm(owner, text, blocks, unfurl_links=False, unfurl_media=False)
+
+    def pending_summary(
+        self, requests: list[RequestView], total: int, now: datetime
+    ) -> MessageRef | None:
+        entries = [
+            (request, self._permalink(ref) if (ref := self._approval_ref(request)) else None)
+            for request in requests
+        ]
+        text, blocks = pending_summary_message(entries, total, now)
+        return self.post(
+            self.config.slack.approval_channel,
+            text,
+            blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    def request_expired(self, request: RequestView, expired_after: timedelta) -> None:
+        approval = self._approval_ref(request)
+        if approval is not None:
+            self.update(approval, *expired_approval_message(request, expired_after))
+        self.dm(request.requester_id, *expired_requester_message(request, expired_after))
+
+    @staticmethod
+    def _approval_ref(request: RequestView) -> MessageRef | None:
+        if request.approval_channel and request.approval_ts:
+            return MessageRef(request.approval_channel, request.approval_ts)
+        return None
+
+    def _permalink(self, ref: MessageRef) -> str | None:
+        response = self._call(
+            "chat.getPermalink",
+            self.client.chat_getPermalink,
+            channel=ref.channel,
+            message_ts=ref.ts,
+        )
+        return response.get("permalink") if response else None

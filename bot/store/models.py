@@ -139,3 +139,13 @@ class CredentialLink(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """When a once-per-period job last ran anywhere (the channel summary): replicas claim a
+    run with a conditional update of `last_run_at`, so only one of them posts it."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

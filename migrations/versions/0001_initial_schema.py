@@ -128,8 +128,16 @@ def upgrade() -> None:
             batch_op.f("ix_credential_links_request_id"), ["request_id"], unique=False
         )
 
+    op.create_table(
+        "job_runs",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("last_run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_job_runs")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("job_runs")
 
     with op.batch_alter_table("credential_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credential_links_request_id"))

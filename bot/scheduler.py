@@ -1,0 +1,115 @@
+"""APScheduler set-up for the lifecycle sweeps (flow 5).
+
+Jobs are plain callables taking the current time: each is a sweep of the database, so
+the scheduler holds no per-request state, a restart loses nothing, and replicas running
+the same jobs coordinate through conditional updates rather than through the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.domain.ports import Clock
+from bot.settings import Reminders
+
+log = logging.getLogger(__name__)
+
+# Job ids are stable names: re-adding one replaces it (replace_existing) instead of
+# piling up a second copy.
+REMIND_JOB = "remind"
+EXPIRE_JOB = "expire"
+RECOVER_JOB = "recover-provisioning"
+PURGE_JOB = "purge-credentials"
+
+RECOVERY_EVERY = timedelta(minutes=1)
+PURGE_EVERY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    id: str
+    every: timedelta
+    run: Callable[[datetime], object]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    job_id: str
+    ok: bool
+    result: object = None
+    error: str | None = None
+
+
+def lifecycle_jobs(
+    reminders: Reminders,
+    *,
+    remind: Callable[[datetime], object],
+    expire: Callable[[datetime], object],
+    recover: Callable[[datetime], object] | None = None,
+    purge: Callable[[datetime], object] | None = None,
+    recovery_every: timedelta = RECOVERY_EVERY,
+    purge_every: timedelta = PURGE_EVERY,
+) -> list[SweepJob]:
+    """The standard jobs, in the order `remind --now` runs them: expire before remind, so
+    a request is never reminded right before it expires."""
+    jobs = [
+        SweepJob(EXPIRE_JOB, reminders.every, expire),
+        SweepJob(REMIND_JOB, reminders.every, remind),
+    ]
+    if recover is not None:
+        jobs.append(SweepJob(RECOVER_JOB, min(recovery_every, reminders.every), recover))
+    if purge is not None:
+        jobs.append(SweepJob(PURGE_JOB, min(purge_every, reminders.every), purge))
+    return jobs
+
+
+def run_job(job: SweepJob, clock: Clock) -> SweepOutcome:
+    """Run one sweep; any error is logged and returned, never raised."""
+    try:
+        return SweepOutcome(job.id, True, job.run(clock.now()))
+    except Exception as exc:
+        # The exception's text can carry SQL parameters or API payloads: log the type and
+        # where it happened, never the message.
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+        log.error("sweep %s failed: %s at %s", job.id, type(exc).__name__, where)
+        return SweepOutcome(job.id, False, error=type(exc).__name__)
+
+
+def run_sweeps_once(jobs: Sequence[SweepJob], clock: Clock) -> list[SweepOutcome]:
+    """Every job once, in order; one failing job does not stop the others."""
+    return [run_job(job, clock) for job in jobs]
+
+
+def build_scheduler(
+    jobs: Sequence[SweepJob], clock: Clock, *, first_run: datetime | None = None
+) -> BackgroundScheduler:
+    """A UTC BackgroundScheduler with one interval job per sweep (not started).
+
+    coalesce + max_instances=1: a run that is late or still going is never doubled up;
+    misfire_grace_time=None: a late run still happens (a sweep catches up, it never
+    needs the missed runs). The first run is at `first_run` (default: start-up), so a
+    restarted bot resumes reminders at once instead of a period later.
+    """
+    scheduler = BackgroundScheduler(timezone=UTC)
+    for job in jobs:
+        scheduler.add_job(
+            run_job,
+            trigger=IntervalTrigger(seconds=job.every.total_seconds(), timezone=UTC),
+            args=(job, clock),
+            id=job.id,
+            name=job.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=first_run or datetime.now(UTC),
+        )
+    return scheduler

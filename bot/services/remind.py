@@ -1,0 +1,165 @@
+"""Flow 5: the reminder sweep. A database sweep with no per-request state in memory.
+
+Each due request is claimed with a conditional update of `last_reminded_at` in its
+own short transaction; only the winner sends, so two replicas (or an overlapping run)
+never post the same reminder twice. The claim commits before anything is sent, and the
+status is read again right before sending: a request decided in between gets nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.ports import Notifier
+from bot.domain.reminders import escalates, owners_to_nudge, period_grace, reminder_window
+from bot.domain.requests import RequestView
+from bot.domain.states import Status
+from bot.settings import BotConfig
+from bot.store import lifecycle
+from bot.store.repository import Repository
+from bot.store.views import request_view
+
+log = logging.getLogger(__name__)
+
+ACTOR = "scheduler"
+SUMMARY_JOB = "pending_summary"
+
+
+@dataclass
+class ReminderReport:
+    reminded: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    # Claimed, but decided before the reminder went out: nothing was sent.
+    skipped: list[int] = field(default_factory=list)
+    summary_posted: bool = False
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    request: RequestView
+    number: int
+    owners: tuple[str, ...]
+
+
+class ReminderSweep:
+    """Call with the current time; reminds every due request, then posts the summary."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        notifier: Notifier,
+        config: BotConfig,
+        *,
+        batch_size: int = 200,
+        summary_rows: int = 40,
+    ) -> None:
+        self.sessions = sessions
+        self.notifier = notifier
+        self.config = config
+        self.batch_size = batch_size
+        self.summary_rows = summary_rows
+
+    def __call__(self, now: datetime) -> ReminderReport:
+        report = ReminderReport()
+        window = reminder_window(now, self.config.reminders)
+        with self.sessions() as session:
+            candidates = lifecycle.due_for_reminder(session, window, limit=self.batch_size)
+        for candidate in candidates:
+            claimed = self._claim(candidate, now)
+            if claimed is None:
+                continue
+            if not self._still_pending(claimed.request.id):
+                self._record_skip(claimed, now)
+                report.skipped.append(claimed.request.id)
+                continue
+            self._send(claimed, now, report)
+        report.summary_posted = self._summary(now)
+        return report
+
+    def _claim(self, candidate: lifecycle.ReminderCandidate, now: datetime) -> _Claimed | None:
+        with self.sessions.begin() as session:
+            number = lifecycle.claim_reminder(
+                session, candidate.id, seen=candidate.last_reminded_at, now=now
+            )
+            if number is None:
+                return None
+            repo = Repository(session)
+            row = repo.get(candidate.id)
+            assert row is not None  # the claim just updated it
+            view = request_view(repo, row, self.config)
+            owners = owners_to_nudge(self.config.slack.owners, view.approvers, view.requester_id)
+            repo.record(
+                view.id,
+                actor=ACTOR,
+                kind="reminded",
+                now=now,
+                number=number,
+                owners=list(owners),
+                escalated=escalates(number),
+            )
+        return _Claimed(view, number, owners)
+
+    def _record_skip(self, claimed: _Claimed, now: datetime) -> None:
+        # The claim's "reminded" event stays (it counts claims); this one says nothing went out.
+        log.info("request #%s was decided before its reminder went out", claimed.request.id)
+        with self.sessions.begin() as session:
+            Repository(session).record(
+                claimed.request.id,
+                actor=ACTOR,
+                kind="reminder_skipped",
+                now=now,
+                number=claimed.number,
+                reason="decided",
+            )
+
+    def _still_pending(self, request_id: int) -> bool:
+        with self.sessions() as session:
+            return lifecycle.status_of(session, request_id) is Status.PENDING
+
+    def _send(self, claimed: _Claimed, now: datetime, report: ReminderReport) -> None:
+        request, owners, number = claimed.request, claimed.owners, claimed.number
+        notifier = self.notifier
+        _attempt("reminder", request.id, lambda: notifier.remind(request, owners, number, now))
+        report.reminded.append(request.id)
+        log.info("reminded owners of request #%s (reminder %s)", request.id, number)
+        # Re-render the approval message so the age it shows is current.
+        _attempt("age update", request.id, lambda: notifier.request_updated(request))
+        if escalates(number) and owners:
+            _attempt(
+                "escalation", request.id, lambda: notifier.escalate(request, owners, number, now)
+            )
+            report.escalated.append(request.id)
+
+    def _summary(self, now: datetime) -> bool:
+        every = self.config.reminders.every
+        with self.sessions.begin() as session:
+            total = lifecycle.count_pending(session)
+            if total == 0:
+                return False
+            # Once per period across every replica: the claim is the last DB step.
+            if not lifecycle.claim_job_run(
+                session, SUMMARY_JOB, now=now, ran_before=now - every + period_grace(every)
+            ):
+                return False
+            repo = Repository(session)
+            views = [
+                request_view(repo, row, self.config)
+                for row in lifecycle.pending_oldest_first(session, limit=self.summary_rows)
+            ]
+            repo.record(None, actor=ACTOR, kind="pending_summary", now=now, pending=total)
+        _attempt("summary", None, lambda: self.notifier.pending_summary(views, total, now))
+        return True
+
+
+def _attempt(what: str, request_id: int | None, send: Callable[[], object]) -> None:
+    """Notifiers swallow delivery failures themselves; anything else is a bug that must
+    not stop the sweep for the other requests. Logged without its message (no payloads)."""
+    try:
+        send()
+    except Exception as exc:
+        log.error("%s for request #%s failed: %s", what, request_id, type(exc).__name__)
