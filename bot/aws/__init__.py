@@ -1,0 +1,1 @@
+"""AWS adapters: IAM provisioning and checks over injected boto3 clients."""
