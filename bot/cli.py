@@ -73,6 +73,8 @@ def cmd_requests(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from bot.container import build_credential_links
+    from bot.web.credentials import credential_routes
     from bot.web.health import health_handler
     from bot.web.router import Router
     from bot.web.server import serve
@@ -84,6 +86,8 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         db.upgrade(container.engine)
         router = Router()
         router.add(["GET"], "/healthz", health_handler(container.engine))
+        # flow 4: the one-time credentials pages
+        credential_routes(router, build_credential_links(container), container.clock)
         serve(router, settings.host, settings.port)
     finally:
         container.close()

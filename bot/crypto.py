@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ NONCE_BYTES = 12  # GCM's 96-bit nonce
 LINK_ID_BYTES = 24  # 192 bits of entropy; 32 URL-safe characters
 # Domain separation: the key check is not a hash that could be reused elsewhere.
 KEY_CHECK_LABEL = b"aws-access-bot link key check v1\x00"
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def b64url(data: bytes) -> str:
 
 def from_b64url(text: str) -> bytes:
     """Decode unpadded base64url; ValueError on anything else."""
-    if not isinstance(text, str) or not text.isascii():
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
