@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import threading
 from collections import deque
 from datetime import datetime, timedelta
@@ -71,7 +72,7 @@ class RateLimiter:
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
             if len(hits) >= self.limit:
-                retry = int((hits[0] + self.window - now).total_seconds()) + 1
+                retry = math.ceil((hits[0] + self.window - now).total_seconds())
                 return False, max(retry, 1)
             hits.append(now)
             return True, 0
