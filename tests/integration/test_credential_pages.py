@@ -254,3 +254,34 @@ def test_expired_link_offers_owners_a_reissue_button(slack, sessions, clock) -> 
     [button] = [e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert button["action_id"] == "credentials_reissue" and button["value"] == "1"
     assert any(p["channel"] == "D0REQUESTER" and "expired" in p["text"] for p in posts)
+
+
+def test_run_serves_the_credential_pages(tmp_path, config_file) -> None:
+    """`aws-access-bot run` mounts the routes (the wiring in cli.cmd_run)."""
+    import signal
+
+    from tests.support.processes import free_port, start_bot, wait_http
+
+    port = free_port()
+    env = {
+        "BOT_CONFIG": str(config_file),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_http(f"{base}/healthz", proc=proc) == 200
+        status, headers, page = http(f"{base}/credentials/{'B' * 32}")
+        assert status == 404 and b"No such credentials link" in page
+        assert_locked_down(headers)
+        status, _, script = http(f"{base}/credentials/static/credentials.js")
+        assert status == 200 and b"crypto.subtle" in script  # shipped as package data
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -104,7 +104,9 @@ class RecordingNotifier:
 @contextmanager
 def serve_wsgi(app) -> Iterator[str]:
     """Serve `app` with waitress (the production server) on an ephemeral port."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="test")
+    server = create_server(
+        app, host="127.0.0.1", port=0, threads=8, ident="test", asyncore_loop_timeout=0.05
+    )
 
     def run() -> None:
         # close() from this thread can pull the socket out from under select():
