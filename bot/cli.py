@@ -96,9 +96,11 @@ def cmd_requests(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from bot.container import build_iam_directory, build_services, build_web_client
+    from bot.container import build_runtime
+    from bot.scheduler import build_scheduler
     from bot.setup_guide import FIRST_RUN_GUIDE, startup_problems
     from bot.slack.app import build_app, http_handler, start_socket_mode
+    from bot.web.credentials import credential_routes
     from bot.web.health import health_handler
     from bot.web.router import Router
     from bot.web.server import serve
@@ -110,56 +112,59 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings: Settings = load_settings(env, need_config=True, need_slack=True)
     configure_logging(settings.log_level, settings.log_format)
     container = build_container(settings)
-    socket_mode = None
-    scheduler = None
+    runtime = socket_mode = scheduler = None
     try:
         db.upgrade(container.engine)
-        client = build_web_client(settings)
-        services = build_services(container, client, build_iam_directory())
-        slack_app = build_app(settings, services, client)
-        if not args.no_scheduler:
-            scheduler = _start_scheduler(container)
+        runtime = build_runtime(container)
+        slack_app = build_app(settings, runtime.services, runtime.client)
         router = Router()
         router.add(["GET"], "/healthz", health_handler(container.engine))
+        credential_routes(router, runtime.services.credential_links, container.clock)
         if settings.socket_mode:
             # Events arrive over the socket; nothing unsigned is accepted over HTTP.
             socket_mode = start_socket_mode(slack_app, settings.slack_app_token or "")
         else:
             router.mount("/slack/events", http_handler(slack_app))
+        if not args.no_scheduler:
+            scheduler = build_scheduler(runtime.jobs, container.clock)
+            scheduler.start()
+            log.info("scheduler started: %s", ", ".join(j.id for j in scheduler.get_jobs()))
         serve(router, settings.host, settings.port)
     finally:
         if socket_mode is not None:
             socket_mode.close()
         if scheduler is not None:
             scheduler.shutdown(wait=True)  # lets a running sweep finish its request
+        if runtime is not None:
+            runtime.close()
         container.close()
     return 0
 
 
-def _start_scheduler(container):  # noqa: ANN001, ANN202
-    from bot.container import build_lifecycle_jobs
-    from bot.scheduler import build_scheduler
-
-    scheduler = build_scheduler(build_lifecycle_jobs(container), container.clock)
-    scheduler.start()
-    log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
-    return scheduler
-
-
 def cmd_remind(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from bot.container import build_lifecycle_jobs
+    from bot.container import build_runtime
     from bot.scheduler import run_sweeps_once
 
     settings = load_settings(env, need_config=True)
+    if not settings.slack_bot_token:
+        raise SettingsError(
+            [
+                "SLACK_BOT_TOKEN is not set: the reminder and expiry sweeps post to Slack "
+                "(the bot token, xoxb-..., from your Slack app's OAuth & Permissions page)"
+            ]
+        )
     configure_logging(settings.log_level, settings.log_format)
     container = build_container(settings)
+    runtime = None
     try:
-        jobs = build_lifecycle_jobs(container)
         if db.pending_migrations(container.engine):
             print("the database is not migrated: run `aws-access-bot db upgrade`", file=sys.stderr)
             return 1
-        outcomes = run_sweeps_once(jobs, container.clock)
+        runtime = build_runtime(container)
+        outcomes = run_sweeps_once(runtime.jobs, container.clock)
     finally:
+        if runtime is not None:
+            runtime.close()
         container.close()
     for outcome in outcomes:
         print(f"{outcome.job_id}: {'ok' if outcome.ok else 'failed (' + str(outcome.error) + ')'}")
@@ -176,20 +181,15 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _slack_client(settings: Settings):  # noqa: ANN202 - slack_sdk imported lazily
-    from slack_sdk import WebClient
+    from bot.container import build_web_client
 
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-        timeout=10,
-    )
+    return build_web_client(settings)
 
 
 def _aws_clients():  # noqa: ANN202 - boto3 imported lazily
-    import boto3
+    from bot.aws.clients import iam_client, sts_client
 
-    session = boto3.session.Session()  # the AWS SDK's own environment and config files
-    return session.client("iam"), session.client("sts")
+    return iam_client(), sts_client()
 
 
 def cmd_manifest(args: argparse.Namespace, env: Mapping[str, str]) -> int:

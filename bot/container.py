@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.ports import Clock, IamDirectory, Notifier, SystemClock
-from bot.settings import Settings, SettingsError
+from bot.domain.ports import Clock, IamDirectory, Notifier, Provisioner, SystemClock
+from bot.services.vault import CredentialLinks, CredentialVault
+from bot.settings import Settings
 from bot.store.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bot.scheduler import SweepJob
     from bot.services import Services
+    from bot.services.provision import ProvisioningWorker
 
 
 @dataclass
@@ -67,18 +68,12 @@ def build_web_client(settings: Settings) -> WebClient:
     return WebClient(**kwargs)
 
 
-def build_iam_directory(iam_client: Any = None) -> IamDirectory:
-    """IAM name look-ups for the request form; boto3 reads the AWS SDK's own variables."""
+def build_iam_directory(iam: Any = None) -> IamDirectory:
+    """IAM name look-ups for the request form (standard credential chain by default)."""
+    from bot.aws.clients import iam_client
     from bot.aws.directory import Boto3IamDirectory
 
-    if iam_client is None:
-        import boto3
-        from botocore.config import Config
-
-        iam_client = boto3.client(
-            "iam", config=Config(retries={"max_attempts": 3, "mode": "standard"})
-        )
-    return Boto3IamDirectory(iam_client)
+    return Boto3IamDirectory(iam if iam is not None else iam_client())
 
 
 def build_services(
@@ -111,47 +106,76 @@ def build_services(
     )
 
 
-# --- reminders and lifecycle (flow 5) --------------------------------------------
+# --- the whole bot, as `run` and `remind --now` use it ------------------------------
 
 
-def build_lifecycle_jobs(
+@dataclass
+class Runtime:
+    """Everything wired together once: one Slack client and notifier, one provisioner,
+    one vault, the services the Slack app calls, the provisioning worker, the sweeps."""
+
+    client: WebClient
+    notifier: Notifier
+    services: Services
+    worker: ProvisioningWorker
+    jobs: list[SweepJob]
+
+    def close(self) -> None:
+        # Let an in-flight provisioning finish its step; its lease covers a hard stop.
+        self.worker.shutdown(wait=True)
+
+
+def build_runtime(
     container: Container,
     *,
-    recover: Callable[[datetime], object] | None = None,
-    purge: Callable[[datetime], object] | None = None,
-    extra: Sequence[SweepJob] = (),
-) -> list[SweepJob]:
-    """The scheduler's sweeps over a Slack notifier of their own: expiry and reminders,
-    plus `recover` (ProvisioningService.recover(now)) and `purge` (purge_expired(now))
-    when given, and any `extra` SweepJob(id, every, run(now))."""
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-
+    client: WebClient | None = None,
+    aws_session: Any = None,
+    provisioner: Provisioner | None = None,
+    directory: IamDirectory | None = None,
+) -> Runtime:
+    """Build the bot over `container`. boto3 clients come from the standard credential
+    chain (AWS_ENDPOINT_URL honoured by boto3 itself) unless a session is given."""
+    from bot.aws.clients import build_provisioner, iam_client
     from bot.scheduler import lifecycle_jobs
     from bot.services.expire import ExpirySweep
+    from bot.services.provision import ProvisioningService, ProvisioningWorker
     from bot.services.remind import ReminderSweep
     from bot.slack.notifier import SlackNotifier
 
     settings = container.settings
-    if not settings.slack_bot_token:
-        raise SettingsError(
-            [
-                "SLACK_BOT_TOKEN is not set: the reminder and expiry sweeps post to Slack "
-                "(or run with --no-scheduler)"
-            ]
+    config = settings.bot
+    client = client or build_web_client(settings)
+    notifier = SlackNotifier(client, config)
+    if provisioner is None:
+        import boto3
+
+        provisioner = build_provisioner(config.aws, aws_session or boto3.Session())
+    if directory is None:
+        directory = build_iam_directory(iam_client(aws_session))
+    vault = CredentialVault(config, settings.public_url)
+    links = CredentialLinks(
+        container.sessions,
+        vault,
+        notifier,
+        config,
+        provisioner=provisioner,
+        clock=container.clock,
+    )
+    worker = ProvisioningWorker(
+        ProvisioningService(
+            container.sessions, provisioner, vault, notifier, container.clock, config
         )
-    client = WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-        timeout=10,
     )
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    notifier = SlackNotifier(client, settings.bot)
+    services = build_services(
+        container, client, directory, notifier=notifier, on_approved=worker.submit
+    )
+    services.provisioning_worker = worker
+    services.credential_links = links
     jobs = lifecycle_jobs(
-        settings.bot.reminders,
-        remind=ReminderSweep(container.sessions, notifier, settings.bot),
-        expire=ExpirySweep(container.sessions, notifier, settings.bot),
-        recover=recover,
-        purge=purge,
+        config.reminders,
+        remind=ReminderSweep(container.sessions, notifier, config),
+        expire=ExpirySweep(container.sessions, notifier, config),
+        recover=worker.recover,
+        purge=links.purge_expired,
     )
-    return [*jobs, *extra]
+    return Runtime(client, notifier, services, worker, jobs)

@@ -60,6 +60,18 @@ class Notifier(Protocol):
         """DM the requester the one-time link (unfurl_links/unfurl_media false)."""
         ...
 
+    def credentials_opened(self, request: RequestView, at: datetime) -> None:
+        """Tell the requester's DM thread and the approval thread the link was opened."""
+        ...
+
+    def credentials_expired(self, request: RequestView) -> None:
+        """The link expired unopened: offer owners a Re-issue, tell the requester."""
+        ...
+
+    def credentials_reissued(self, request: RequestView, by: str) -> None:
+        """Record in the approval thread that `by` re-issued the credentials."""
+        ...
+
     # flow 5 (reminders and lifecycle)
     def remind(
         self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime

@@ -10,8 +10,10 @@ if TYPE_CHECKING:
 
     from bot.domain.ports import Clock, Notifier
     from bot.services.decide import Decisions
+    from bot.services.provision import ProvisioningWorker
     from bot.services.queries import RequestQueries
     from bot.services.submit import SubmitRequest
+    from bot.services.vault import CredentialLinks
     from bot.settings import BotConfig
 
 
@@ -28,3 +30,7 @@ class Services:
     submit: SubmitRequest
     decisions: Decisions
     queries: RequestQueries
+    # flow 3: Retry / Roll back buttons (None where a test wires only flows 1-2)
+    provisioning_worker: ProvisioningWorker | None = None
+    # flow 4: Re-issue button
+    credential_links: CredentialLinks | None = None

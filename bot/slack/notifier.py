@@ -14,8 +14,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.credentials import IssuedLink
 from bot.domain.requests import MessageRef, RequestView
 from bot.settings import BotConfig
+from bot.slack import blocks as blocks_mod
 from bot.slack.blocks import (
     approval_message,
     escalation_message,
@@ -138,6 +140,42 @@ class SlackNotifier:
         )
 
     # --- credentials link (flow 4) -------------------------------------------
+
+    def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
+        # The URL carries the decryption key: it goes into this DM and nowhere else
+        # (no log line below mentions it, and Slack must not unfurl it).
+        text, blocks = blocks_mod.credentials_link_message(
+            request.id, request.iam_user_name, link.url, link.expires_at
+        )
+        return self.dm(request.requester_id, text, blocks, unfurl_links=False, unfurl_media=False)
+
+    def credentials_opened(self, request: RequestView, at: datetime) -> None:
+        text = blocks_mod.credentials_opened_text(request.id, at)
+        if request.requester_dm_channel and request.requester_dm_ts:
+            dm_thread = MessageRef(request.requester_dm_channel, request.requester_dm_ts)
+            self.reply(dm_thread, text, unfurl_links=False)
+        else:
+            self.dm(request.requester_id, text, unfurl_links=False)
+        if request.approval_channel and request.approval_ts:
+            approval = MessageRef(request.approval_channel, request.approval_ts)
+            self.reply(approval, text, unfurl_links=False)
+
+    def credentials_expired(self, request: RequestView) -> None:
+        text, blocks = blocks_mod.credentials_expired_message(
+            request.id, request.requester_id, request.iam_user_name
+        )
+        if request.approval_channel and request.approval_ts:
+            self.reply(MessageRef(request.approval_channel, request.approval_ts), text, blocks)
+        else:
+            self.post(self.config.slack.approval_channel, text, blocks)
+        self.dm(request.requester_id, blocks_mod.credentials_expired_requester_text(request.id))
+
+    def credentials_reissued(self, request: RequestView, by: str) -> None:
+        text = blocks_mod.credentials_reissued_text(request.id, by)
+        if request.approval_channel and request.approval_ts:
+            self.reply(MessageRef(request.approval_channel, request.approval_ts), text)
+        else:
+            self.post(self.config.slack.approval_channel, text)
 
     # --- reminders and lifecycle (flow 5) ------------------------------------
 

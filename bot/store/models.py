@@ -135,6 +135,9 @@ class CredentialLink(Base):
     )
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     nonce: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # SHA-256 of the fragment key: the browser proves it holds the key before the link
+    # is used up, so a leaked link id alone (proxy log, audit reader) cannot burn it.
+    key_check: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -274,7 +274,12 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, stub) -> None:  # noqa:
 
     result = run_cli(["remind", "--now"], env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["expire: ok", "remind: ok"]
+    assert result.stdout.splitlines() == [
+        "expire: ok",
+        "remind: ok",
+        "recover-provisioning: ok",
+        "purge-credentials: ok",
+    ]
     assert thread_replies(stub) == {approval_ts(due): 1}
     updates = stub.calls_to("chat.update")
     [closed] = [u for u in updates if u["ts"] == approval_ts(stale)]

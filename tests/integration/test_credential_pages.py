@@ -1,0 +1,287 @@
+"""The credential pages over real HTTP (waitress): preview-safe GET, once-only reveal,
+404/410 pages, headers, rate limit. Plus the Slack side of flow 4 against the stand-in."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from slack_sdk import WebClient
+
+from bot import crypto
+from bot.services.vault import CredentialLinks, CredentialVault
+from bot.slack.notifier import SlackNotifier
+from bot.web.credentials import RateLimiter, credential_routes
+from bot.web.router import Router
+from tests.support.slack_api import SlackApiStub
+from tests.support.vault import (
+    RecordingNotifier,
+    bot_config,
+    provisioned_request,
+    sample_credentials,
+    serve_wsgi,
+)
+
+CONFIG = bot_config()
+
+
+@pytest.fixture
+def links(sessions, clock) -> CredentialLinks:
+    vault = CredentialVault(CONFIG, "http://bot.test")
+    return CredentialLinks(sessions, vault, RecordingNotifier(), CONFIG, clock=clock)
+
+
+@pytest.fixture
+def limiter(clock) -> RateLimiter:
+    return RateLimiter(clock, limit=5, window=timedelta(minutes=1))
+
+
+@pytest.fixture
+def base(links, clock, limiter):
+    router = Router()
+    credential_routes(router, links, clock, limiter=limiter)
+    with serve_wsgi(router) as url:
+        yield url
+
+
+def sealed(links, sessions, clock):
+    request_id = provisioned_request(sessions, clock.now())
+    with sessions.begin() as session:
+        return links.vault.seal(session, request_id, sample_credentials(), clock.now())
+
+
+def http(url: str, method: str = "GET", body: bytes | None = None, ctype: str | None = None):
+    headers = {"Content-Type": ctype} if ctype else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def reveal(base: str, link, proof: bytes | None = None):
+    key = crypto.from_b64url(urlsplit(link.url).fragment)
+    body = json.dumps({"proof": crypto.b64url(proof or crypto.key_check(key))}).encode()
+    return http(f"{base}/credentials/{link.link_id}/reveal", "POST", body, "application/json")
+
+
+def assert_locked_down(headers: dict[str, str]) -> None:
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Robots-Tag"].startswith("noindex")
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_get_shows_the_button_never_the_secret_and_does_not_burn(
+    base, links, sessions, clock
+) -> None:
+    link = sealed(links, sessions, clock)
+    credentials = sample_credentials()
+    for _ in range(3):  # previewers, scanners and the person themselves
+        status, headers, page = http(f"{base}/credentials/{link.link_id}")
+        assert status == 200
+        assert_locked_down(headers)
+        assert headers["Content-Type"].startswith("text/html")
+        assert b"Reveal credentials" in page
+        for secret in (credentials.password, credentials.secret_access_key):
+            assert secret.encode() not in page
+        assert b"http://" not in page and b"https://" not in page  # no external resource
+    head = urllib.request.Request(f"{base}/credentials/{link.link_id}", method="HEAD")
+    with urllib.request.urlopen(head, timeout=10) as response:
+        assert response.status == 200
+    status, _, body = reveal(base, link)
+    assert status == 200 and set(json.loads(body)) == {"ciphertext", "nonce"}
+
+
+def test_reveal_once_then_410_json_and_page(base, links, sessions, clock) -> None:
+    link = sealed(links, sessions, clock)
+    status, headers, body = reveal(base, link)
+    assert status == 200
+    assert_locked_down(headers)
+    data = json.loads(body)
+    key = crypto.from_b64url(urlsplit(link.url).fragment)
+    box = crypto.SealedBox(
+        crypto.from_b64url(data["ciphertext"]), crypto.from_b64url(data["nonce"])
+    )
+    assert (
+        crypto.credentials_from_payload(crypto.open_box(box, key, link.link_id.encode()))
+        == sample_credentials()
+    )
+
+    status, headers, body = reveal(base, link)
+    assert status == 410 and json.loads(body)["error"] == "revealed"
+    assert_locked_down(headers)
+    status, headers, page = http(f"{base}/credentials/{link.link_id}")
+    assert status == 410 and b"already revealed" in page
+    assert_locked_down(headers)
+
+
+def test_expired_link_gets_410_page(base, links, sessions, clock) -> None:
+    link = sealed(links, sessions, clock)
+    clock.advance(hours=24)
+    status, _, page = http(f"{base}/credentials/{link.link_id}")
+    assert status == 410 and b"expired" in page
+    status, _, body = reveal(base, link)
+    assert status == 410 and json.loads(body)["error"] == "expired"
+
+
+@pytest.mark.parametrize("path", ["A" * 32, "short", "a/b/c", "%3Cscript%3E"])
+def test_unknown_links_get_a_404_page_with_the_same_headers(base, path: str) -> None:
+    status, headers, page = http(f"{base}/credentials/{path}")
+    assert status == 404 and b"No such credentials link" in page
+    assert_locked_down(headers)
+    proof = json.dumps({"proof": crypto.b64url(crypto.key_check(crypto.new_key()))}).encode()
+    status, headers, body = http(
+        f"{base}/credentials/{path}/reveal", "POST", proof, "application/json"
+    )
+    assert status == 404 and json.loads(body)["error"] == "unknown"
+
+
+def test_bad_reveal_bodies_are_refused_without_burning(base, links, sessions, clock) -> None:
+    link = sealed(links, sessions, clock)
+    url = f"{base}/credentials/{link.link_id}/reveal"
+    assert http(url, "POST", b"proof=x", "application/x-www-form-urlencoded")[0] == 400
+    assert http(url, "POST", b"{not json", "application/json")[0] == 400
+    assert (
+        http(url, "POST", json.dumps({"proof": "x" * 2000}).encode(), "application/json")[0] == 400
+    )
+    status, _, body = reveal(base, link, proof=crypto.key_check(crypto.new_key()))
+    assert status == 403 and json.loads(body)["error"] == "wrong_key"
+    assert reveal(base, link)[0] == 200
+
+
+def test_reveal_attempts_are_rate_limited_per_client(base, links, sessions, clock) -> None:
+    link = sealed(links, sessions, clock)
+    wrong = crypto.key_check(crypto.new_key())
+    statuses = [reveal(base, link, proof=wrong)[0] for _ in range(5)]
+    assert statuses == [403] * 5
+    status, headers, body = reveal(base, link)  # even the right key must wait now
+    assert status == 429 and json.loads(body)["error"] == "rate_limited"
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert http(f"{base}/credentials/{link.link_id}")[0] == 200  # GETs are not limited
+    clock.advance(seconds=61)
+    assert reveal(base, link)[0] == 200
+
+
+def test_rate_limiter_counts_each_address_separately(clock) -> None:
+    limiter = RateLimiter(clock, limit=2, window=timedelta(seconds=10))
+    assert limiter.allow("a") == (True, 0) and limiter.allow("a") == (True, 0)
+    allowed, retry = limiter.allow("a")
+    assert not allowed and 1 <= retry <= 11
+    assert limiter.allow("b") == (True, 0)
+    clock.advance(seconds=10)
+    assert limiter.allow("a") == (True, 0)
+
+
+def test_static_assets_are_served_locked_down(base) -> None:
+    status, headers, script = http(f"{base}/credentials/static/credentials.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert_locked_down(headers)
+    assert b"crypto.subtle.decrypt" in script and b"User name,Password" not in script
+    assert http(f"{base}/credentials/static/credentials.css")[0] == 200
+    assert http(f"{base}/credentials/static/nope.js")[0] == 404
+
+
+# --- the Slack side ---------------------------------------------------------------
+
+
+@pytest.fixture
+def slack():
+    stub = SlackApiStub()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
+    slack, sessions, clock, caplog
+) -> None:
+    caplog.set_level("DEBUG")
+    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
+    vault = CredentialVault(CONFIG, "http://bot.test")
+    links = CredentialLinks(sessions, vault, notifier, CONFIG, clock=clock)
+    link = sealed(links, sessions, clock)
+    with sessions() as session:
+        from bot.store.repository import Repository
+        from bot.store.views import request_view
+
+        repo = Repository(session)
+        view = request_view(repo, repo.get(1), CONFIG)
+    ref = notifier.credentials_ready(view, link)
+    assert ref is not None
+    [dm] = slack.calls_to("chat.postMessage")
+    assert dm["channel"] == "D0REQUESTER"
+    assert str(dm["unfurl_links"]).lower() == "false" and str(dm["unfurl_media"]).lower() == "false"
+    assert link.url not in dm["text"]
+    blocks = json.dumps(dm["blocks"])
+    assert link.url in blocks and "works *once*" in blocks
+    assert f"<!date^{int(link.expires_at.timestamp())}^" in blocks
+    # Our own log lines never carry the link. (slack_sdk's DEBUG request log does show
+    # the message body; the root handler's redacting filter masks /credentials/…#key.)
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert not any(urlsplit(link.url).fragment in line for line in ours)
+
+    slack.clear()
+    key = crypto.from_b64url(urlsplit(link.url).fragment)
+    links.reveal(link.link_id, clock.now(), proof=crypto.key_check(key))
+    replies = slack.calls_to("chat.postMessage")
+    threads = {(r["channel"], r["thread_ts"]) for r in replies}
+    assert threads == {
+        ("D0REQUESTER", "1700000000.000002"),
+        ("C0APPROVALS", "1700000000.000001"),
+    }
+    assert all("was opened" in r["text"] for r in replies)
+
+
+def test_expired_link_offers_owners_a_reissue_button(slack, sessions, clock) -> None:
+    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
+    links = CredentialLinks(
+        sessions, CredentialVault(CONFIG, "http://bot.test"), notifier, CONFIG, clock=clock
+    )
+    sealed(links, sessions, clock)
+    assert links.purge_expired(clock.advance(days=2)) == 1
+    posts = slack.calls_to("chat.postMessage")
+    [offer] = [p for p in posts if p["channel"] == "C0APPROVALS"]
+    assert offer["thread_ts"] == "1700000000.000001"
+    [button] = [e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == "credentials_reissue" and button["value"] == "1"
+    assert any(p["channel"] == "D0REQUESTER" and "expired" in p["text"] for p in posts)
+
+
+def test_run_serves_the_credential_pages(tmp_path, config_file) -> None:
+    """`aws-access-bot run` mounts the routes (the wiring in cli.cmd_run)."""
+    import signal
+
+    from tests.support.processes import free_port, start_bot, wait_http
+
+    port = free_port()
+    env = {
+        "BOT_CONFIG": str(config_file),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_http(f"{base}/healthz", proc=proc) == 200
+        status, headers, page = http(f"{base}/credentials/{'B' * 32}")
+        assert status == 404 and b"No such credentials link" in page
+        assert_locked_down(headers)
+        status, _, script = http(f"{base}/credentials/static/credentials.js")
+        assert status == 200 and b"crypto.subtle" in script  # shipped as package data
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

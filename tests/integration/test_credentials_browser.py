@@ -1,0 +1,208 @@
+"""Flow 4 in a real browser: headless Chromium opens the link from the DM, reveals,
+and the credentials it shows work against AWS (moto, signatures checked)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.domain.credentials import Credentials
+from bot.services.vault import CredentialLinks, CredentialVault
+from bot.slack.notifier import SlackNotifier
+from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.store.repository import Repository
+from bot.store.views import request_view
+from bot.web.credentials import credential_routes
+from bot.web.router import Router
+from tests.support.moto import unique
+from tests.support.slack_api import SlackApiStub
+from tests.support.vault import bot_config, provisioned_request, serve_wsgi
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CSV_HEADER = ["User name", "Password", "Access key ID", "Secret access key", "Console login link"]
+CONFIG = bot_config()
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def slack():
+    stub = SlackApiStub()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def app(tmp_path, clock, slack):
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
+    links = CredentialLinks(
+        sessions, CredentialVault(CONFIG, "http://placeholder"), notifier, CONFIG, clock=clock
+    )
+    router = Router()
+    credential_routes(router, links, clock)
+    with serve_wsgi(router) as base:
+        links.vault.public_url = base  # the page is served where the link points
+        yield links, sessions, notifier
+    engine.dispose()
+
+
+def iam_user_with_keys(moto_server) -> Credentials:
+    """What the provisioner hands the vault: a real IAM user, password and key in moto."""
+    iam = moto_server.client("iam")
+    name = unique("browser")
+    iam.create_user(UserName=name, Path="/onboarding/")
+    password = 'Pw,1"-' + unique("x")
+    iam.create_login_profile(UserName=name, Password=password, PasswordResetRequired=True)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    account = moto_server.client("sts").get_caller_identity()["Account"]
+    return Credentials(
+        user_name=name,
+        console_url=f"https://{account}.signin.aws.amazon.com/console",
+        password=password,
+        access_key_id=key["AccessKeyId"],
+        secret_access_key=key["SecretAccessKey"],
+    )
+
+
+def dm_link(slack: SlackApiStub) -> str:
+    [dm] = slack.calls_to("chat.postMessage")
+    text = " ".join(b["text"]["text"] for b in dm["blocks"] if b["type"] == "section")
+    return re.search(r"<(http[^|>]+)\|", text).group(1)
+
+
+def preview_get(url: str) -> int:
+    # A link previewer: plain GET of the URL (urllib drops the fragment, as browsers do).
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_open_reveal_use_download_and_reload(
+    browser, app, slack, moto_server, clock, tmp_path
+) -> None:
+    links, sessions, notifier = app
+    credentials = iam_user_with_keys(moto_server)
+    request_id = provisioned_request(sessions, clock.now(), credentials.user_name)
+    with sessions.begin() as session:
+        link = links.vault.seal(session, request_id, credentials, clock.now())
+    with sessions() as session:
+        repo = Repository(session)
+        notifier.credentials_ready(request_view(repo, repo.get(request_id), CONFIG), link)
+    url = dm_link(slack)
+    assert url == link.url and "#" in url
+
+    assert preview_get(url) == 200
+    assert preview_get(url) == 200
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(url)
+    assert page.title() == "Your AWS credentials"
+    reveal = page.locator("#reveal")
+    assert reveal.is_enabled()
+    assert credentials.password not in page.content()
+    reveal.click()
+    page.locator("#result").wait_for(state="visible")
+
+    shown = {
+        field: page.locator(f"#field-{field}").text_content()
+        for field in ("user_name", "password", "access_key_id", "secret_access_key", "console_url")
+    }
+    assert shown == {
+        "user_name": credentials.user_name,
+        "password": credentials.password,
+        "access_key_id": credentials.access_key_id,
+        "secret_access_key": credentials.secret_access_key,
+        "console_url": credentials.console_url,
+    }
+    assert "#" not in page.url  # the key left the address bar
+    assert page.locator("button.copy").count() == 5
+
+    # The shown key works: AWS says who it belongs to.
+    sts = moto_server.client("sts", shown["access_key_id"], shown["secret_access_key"])
+    identity = sts.get_caller_identity()
+    assert identity["Arn"].endswith(f":user/onboarding/{credentials.user_name}")
+
+    with page.expect_download() as download_info:
+        page.locator("#download").click()
+    download = download_info.value
+    assert download.suggested_filename == "credentials.csv"
+    saved = tmp_path / "credentials.csv"
+    download.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    assert rows == [
+        CSV_HEADER,
+        [
+            credentials.user_name,
+            credentials.password,
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.console_url,
+        ],
+    ]
+
+    response = page.reload()
+    assert response is not None and response.status == 410
+    assert "already revealed" in page.content()
+    assert credentials.password not in page.content()
+    assert problems == [] or all("410" in p for p in problems), problems
+    assert preview_get(url) == 410
+    replies = [c["text"] for c in slack.calls_to("chat.postMessage") if c.get("thread_ts")]
+    assert replies and all("was opened" in text for text in replies)
+    context.close()
+
+
+def test_a_link_without_its_key_cannot_be_used_up(browser, app, moto_server, clock) -> None:
+    links, sessions, _ = app
+    request_id = provisioned_request(sessions, clock.now())
+    credentials = Credentials(
+        "alice", "https://x.signin.aws.amazon.com/console", "pw", "AKIA1", "s"
+    )
+    with sessions.begin() as session:
+        link = links.vault.seal(session, request_id, credentials, clock.now())
+    page = browser.new_page()
+    for damaged in (link.url.split("#")[0], link.url[:-3]):
+        page.goto(damaged)
+        assert page.locator("#reveal").is_disabled()
+        assert "incomplete" in page.locator("#status").text_content()
+    page.close()
+    assert preview_get(link.url) == 200  # still available for the real link
