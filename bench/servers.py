@@ -1,0 +1,165 @@
+"""The processes a benchmark talks to: the real bot (`python -m bot run`), the bare Bolt
+app, and the Slack Web API stand-in, each in its own process so the load generator's
+threads never share a GIL with the server being measured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.processes import REPO, free_port, wait_http
+
+SECRET = "bench-signing-secret"  # noqa: S105 - a bench value, never a real secret
+REQUESTER = "U0ALICE"
+OWNERS = ("U0OWNER1", "U0OWNER2")
+
+# `developer` provisions on one approval; `prod` needs two, so a single Approve click
+# records an approval and updates the message without calling AWS.
+CONFIG = """
+[slack]
+approval_channel = "C0APPROVALS"
+owners = ["U0OWNER1", "U0OWNER2"]
+
+[aws]
+iam_path = "/bench/"
+
+[[profiles]]
+name = "developer"
+description = "Read/write on dev resources"
+groups = ["bench-developers"]
+policies = []
+console = true
+programmatic = true
+approvals_required = 1
+
+[[profiles]]
+name = "prod"
+description = "Production admin"
+groups = ["bench-prod"]
+policies = []
+console = true
+programmatic = true
+approvals_required = 2
+"""
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def events(self) -> str:
+        return f"{self.url}/slack/events"
+
+    def peak_rss_mb(self) -> float:
+        """VmHWM: the resident set's high-water mark since the process started."""
+        return _status_kb(self.process.pid, "VmHWM") / 1024
+
+    def rss_mb(self) -> float:
+        return _status_kb(self.process.pid, "VmRSS") / 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/{pid}/status")
+
+
+def _env(extra: Mapping[str, str]) -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG")
+    return {k: v for k, v in os.environ.items() if k in keep} | {
+        "PYTHONPATH": str(REPO),
+        **extra,
+    }
+
+
+def _start(name: str, argv: list[str], env: Mapping[str, str], workdir: Path) -> Server:
+    port = free_port()
+    log_path = workdir / f"{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, *argv],
+        env=_env({**env, "PORT": str(port)}),
+        cwd=workdir,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/healthz", timeout=60, proc=process)
+    except AssertionError as exc:
+        raise RuntimeError(f"{name} did not start: {exc}; see {log_path}") from None
+    return Server(name, url, process, log_path)
+
+
+def start_bot(
+    workdir: Path, database_url: str, slack_api_url: str, aws_env: Mapping[str, str]
+) -> Server:
+    config = workdir / "bot.toml"
+    config.write_text(CONFIG)
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "DATABASE_URL": database_url,
+        "BOT_CONFIG": str(config),
+        "LOG_LEVEL": "WARNING",
+        **aws_env,
+    }
+    return _start("bot", ["-m", "bot", "run"], env, workdir)
+
+
+def start_bare(workdir: Path, slack_api_url: str) -> Server:
+    env = {"SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_api_url}
+    return _start("bare", ["-m", "bench.bare_app"], env, workdir)
+
+
+def start_slack_stub(workdir: Path) -> tuple[str, subprocess.Popen]:
+    """The Web API stand-in in its own process; returns (base URL, process)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.slack_stub"],
+        env=_env({}),
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=(workdir / "slack_stub.log").open("wb"),
+        text=True,
+    )
+    assert process.stdout is not None
+    base = process.stdout.readline().strip()
+    if not base:
+        raise RuntimeError(f"the Slack stand-in did not start; see {workdir / 'slack_stub.log'}")
+    return base, process
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
