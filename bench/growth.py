@@ -1,0 +1,78 @@
+"""How the reminder sweep and the `requests --status pending` listing grow with history:
+1k, 10k and 100k requests of which 1% pending, on SQLite and PostgreSQL. The baseline of
+each figure is the same figure at 1k, so a ratio near 1.0x means flat.
+
+- idle sweep: a reminder sweep right after one that reminded everything due, so it finds
+  nothing: the cost of finding due work, which must not grow with decided history.
+- sweep per reminded request: the first sweep's time over the requests it reminded
+  (claim + audit row each; the batch is capped at 200 per run).
+- listing per row: `list_requests(status=pending)` over the rows it returns (1% of
+  history, so the total grows by design; the per-row cost must not).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bench.harness import Report, best_of
+from bench.seed import reset_database, seed_history, utc_now
+from bench.servers import CONFIG
+from bot.domain.states import Status
+from bot.services.listing import list_requests
+from bot.services.remind import ReminderSweep
+from bot.settings import parse_config
+from bot.store.db import make_engine, make_sessionmaker
+
+SIZES = (1_000, 10_000, 100_000)
+
+
+class NullNotifier:
+    """Sends nothing: the sweep's database work alone is measured."""
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return lambda *args, **kwargs: None
+
+
+def measure(report: Report, label: str, database_url: str, sizes=SIZES) -> None:  # noqa: ANN001
+    import tomllib
+
+    config = parse_config(tomllib.loads(CONFIG), "bench")
+    reset_database(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    now = utc_now()
+    first: dict[str, float] = {}
+    try:
+        for size in sizes:
+            pending = seed_history(engine, size, now=now)
+            if engine.dialect.name == "postgresql":
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("ANALYZE access_requests")
+            sweep = ReminderSweep(sessions, NullNotifier(), config)
+            import time
+
+            started = time.perf_counter()
+            reminded = len(sweep(now).reminded)
+            per_request = (time.perf_counter() - started) * 1000 / max(1, reminded)
+            later = now + timedelta(minutes=1)
+            idle = best_of(lambda later=later, sweep=sweep: sweep(later)) * 1000
+            rows = len(list_requests(sessions, status=Status.PENDING))
+            assert rows == pending, (rows, pending)
+            listing = best_of(lambda: list_requests(sessions, status=Status.PENDING)) * 1000
+            figures = {
+                "idle reminder sweep": (idle, "ms"),
+                "reminder sweep per reminded request": (per_request, "ms"),
+                "listing --status pending per row": (listing * 1000 / rows, "us"),
+            }
+            for name, (value, unit) in figures.items():
+                first.setdefault(name, value)
+                report.add(
+                    "growth",
+                    f"{name} @{size // 1000}k ({label})",
+                    value,
+                    unit,
+                    baseline=first[name],
+                    note=f"{size} requests, {pending} pending; baseline = same figure at 1k",
+                )
+    finally:
+        engine.dispose()
