@@ -24,15 +24,23 @@ def sts_client(session: boto3.Session | None = None) -> Any:
 
 def sts_factory(session: boto3.Session | None = None) -> StsFactory:
     """STS clients that sign with a given key (to check a freshly created key works).
-    No botocore retries: the provisioner's own backoff decides how long to wait."""
+    No botocore retries: the provisioner's own backoff decides how long to wait.
+
+    The clients come from the one base session with explicit credentials: a new
+    boto3.Session per key re-read botocore's data files on every provisioning, which
+    made the STS check cost more CPU than all the IAM calls (bench/README.md)."""
     base = session or boto3.Session()
+    config = Config(retries={"mode": "standard", "max_attempts": 1})
 
     def sts_for(access_key_id: str, secret_access_key: str) -> Any:
-        return boto3.Session(
+        return base.client(
+            "sts",
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
+            aws_session_token=None,
             region_name=base.region_name,
-        ).client("sts", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+            config=config,
+        )
 
     return sts_for
 
