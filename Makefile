@@ -30,7 +30,13 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,sandbox,bench]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
+# Ack latency, memory, provisioning throughput and history growth (bench/README.md).
+# PostgreSQL figures use BENCH_DATABASE_URL (BENCH_DATABASE_URL=none skips them).
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
 
 clean:

@@ -56,19 +56,18 @@ class Report:
     def add(self, *args, **kwargs) -> Figure:
         figure = Figure(*args, **kwargs)
         self.figures.append(figure)
-        print(f"  {figure.section:<10} {figure.name:<46} {format_value(figure)}", flush=True)
+        print(f"  {figure.section:<10} {figure.name:<58} {format_value(figure)}", flush=True)
         return figure
 
     def table(self) -> str:
-        header = f"{'section':<10} {'figure':<46} {'value':>12} {'baseline':>12} {'ratio':>7}"
+        width = max([46, *(len(f.name) for f in self.figures)])
+        header = f"{'section':<10} {'figure':<{width}} {'value':>16} {'baseline':>12} {'ratio':>7}"
         lines = [header, "-" * len(header)]
         for f in self.figures:
             base = f"{f.baseline:,.2f}" if f.baseline is not None else ""
             ratio = f"{f.ratio:.2f}x" if f.ratio is not None else ""
-            lines.append(
-                f"{f.section:<10} {f.name:<46} {f.value:>10,.2f} {f.unit:<2}"[:72].ljust(72)
-                + f" {base:>12} {ratio:>7}"
-            )
+            value = f"{f.value:,.2f} {f.unit}"
+            lines.append(f"{f.section:<10} {f.name:<{width}} {value:>16} {base:>12} {ratio:>7}")
         return "\n".join(lines)
 
     def write(self, path: Path = RESULTS) -> None:

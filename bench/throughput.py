@@ -148,7 +148,9 @@ def _bare(moto, group: str, count: int) -> float:  # noqa: ANN001
     def make(i: int) -> None:
         name = f"{prefix}-{i}"
         iam.create_user(UserName=name, Path="/bench/")
-        iam.create_login_profile(UserName=name, Password="Bench-Pa55word!", PasswordResetRequired=True)  # noqa: S106, E501
+        iam.create_login_profile(
+            UserName=name, Password="Bench-Pa55word!", PasswordResetRequired=True
+        )  # noqa: S106, E501
         iam.add_user_to_group(UserName=name, GroupName=group)
         iam.create_access_key(UserName=name)
 
@@ -156,5 +158,3 @@ def _bare(moto, group: str, count: int) -> float:  # noqa: ANN001
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(make, range(count)))
     return count / (time.perf_counter() - started) * 60
-
-
