@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 INSTALL_HINT = (
     "--sandbox needs the `sandbox` extra (moto): pip install 'aws-access-bot[sandbox]' "
-    "(`make run` installs it)"
+    "(or `make sandbox`, which installs it and starts the sandbox)"
 )
 # moto's fixed account; customer-managed policies of other accounts cannot be faked.
 SANDBOX_ACCOUNT = "123456789012"
