@@ -22,6 +22,7 @@ from bot.cli import main
 from bot.sandbox import INSTALL_HINT, SANDBOX_ACCOUNT
 from bot.slack.blocks import (
     APPROVE_ACTION,
+    PROVISION_RETRY,
     SANDBOX_BLOCK_ID,
     SANDBOX_NOTE,
     SANDBOX_PREFIX,
@@ -131,6 +132,11 @@ def test_sandbox_runs_the_whole_flow_with_no_aws_and_marks_every_message(
         assert revealed["password"] and revealed["secret_access_key"]
         assert SANDBOX_ACCOUNT in revealed["console_url"]
         slack_stub.wait_for("chat.postMessage", 4)  # "opened" notices follow the reveal
+
+        # Retry on a provisioned request: the Retry listener is wired in `run`; it refuses.
+        ephemerals = len(slack_stub.calls_to("chat.postEphemeral"))
+        post_signed(url, payloads.block_action(OWNER1, PROVISION_RETRY, "1"), SECRET)
+        slack_stub.wait_for("chat.postEphemeral", ephemerals + 1)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
