@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run sandbox test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -17,11 +17,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,sandbox]'
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-sandbox
 
 # Reads .env when present, then starts the bot (SQLite by default).
 run: $(VENV)/.installed
 	@set -a; [ ! -f .env ] || . ./.env; set +a; exec $(BIN)/aws-access-bot run
+
+$(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[sandbox]'
+	touch $@ $(VENV)/.installed
+
+# `run --sandbox`: AWS is an in-process moto, every Slack message says "sandbox".
+sandbox: $(VENV)/.installed-sandbox
+	@set -a; [ ! -f .env ] || . ./.env; set +a; exec $(BIN)/aws-access-bot run --sandbox
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

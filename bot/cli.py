@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not run reminder/expiry sweeps in this process (use `remind --now` from cron)",
     )
+    run.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="try the bot: AWS is an in-process moto and every Slack message says so",
+    )
     run.set_defaults(func=cmd_run)
 
     database = sub.add_parser("db", help="database maintenance")
@@ -105,6 +110,15 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from bot.web.router import Router
     from bot.web.server import serve
 
+    sandbox_aws = None
+    if args.sandbox:
+        from bot.sandbox import INSTALL_HINT, SANDBOX_DATABASE_URL, sandbox_available
+
+        if not sandbox_available():
+            print(INSTALL_HINT, file=sys.stderr)
+            return 1
+        # Sandbox requests never mix with the real bot's (an approval there is real).
+        env = {**env, "DATABASE_URL": env.get("DATABASE_URL") or SANDBOX_DATABASE_URL}
     problems, first_run = startup_problems(env)
     if problems:
         print("\n".join(problems + ([FIRST_RUN_GUIDE] if first_run else [])), file=sys.stderr)
@@ -115,8 +129,14 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     runtime = socket_mode = scheduler = None
     try:
         db.upgrade(container.engine)
-        runtime = build_runtime(container)
-        slack_app = build_app(settings, runtime.services, runtime.client)
+        if args.sandbox:
+            from bot.sandbox import start_sandbox_aws
+
+            sandbox_aws = start_sandbox_aws(settings.bot)
+            runtime = build_runtime(container, aws_session=sandbox_aws.session, sandbox=True)
+        else:
+            runtime = build_runtime(container)
+        slack_app = build_app(settings, runtime.services, runtime.client, sandbox=args.sandbox)
         router = Router()
         router.add(["GET"], "/healthz", health_handler(container.engine))
         credential_routes(router, runtime.services.credential_links, container.clock)
@@ -137,6 +157,8 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             scheduler.shutdown(wait=True)  # lets a running sweep finish its request
         if runtime is not None:
             runtime.close()
+        if sandbox_aws is not None:
+            sandbox_aws.stop()
         container.close()
     return 0
 

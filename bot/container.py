@@ -132,9 +132,11 @@ def build_runtime(
     aws_session: Any = None,
     provisioner: Provisioner | None = None,
     directory: IamDirectory | None = None,
+    sandbox: bool = False,
 ) -> Runtime:
     """Build the bot over `container`. boto3 clients come from the standard credential
-    chain (AWS_ENDPOINT_URL honoured by boto3 itself) unless a session is given."""
+    chain (AWS_ENDPOINT_URL honoured by boto3 itself) unless a session is given.
+    `sandbox=True` marks every Slack message the notifier sends (`run --sandbox`)."""
     from bot.aws.clients import build_provisioner, iam_client
     from bot.scheduler import lifecycle_jobs
     from bot.services.expire import ExpirySweep
@@ -145,7 +147,7 @@ def build_runtime(
     settings = container.settings
     config = settings.bot
     client = client or build_web_client(settings)
-    notifier = SlackNotifier(client, config)
+    notifier = SlackNotifier(client, config, sandbox=sandbox)
     if provisioner is None:
         import boto3
 

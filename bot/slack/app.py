@@ -20,11 +20,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings,
+    services: Services,
+    client: WebClient | None = None,
+    *,
+    sandbox: bool = False,
+) -> App:
     """A Bolt app on `client` (default: container.build_web_client(settings)).
 
     No auth.test at start-up (token_verification_enabled=False): the bot starts even when
     Slack is briefly unreachable, and `aws-access-bot check` is where the token is tested.
+    `sandbox=True` marks everything the listeners send (bot.slack.sandbox).
     """
     if client is None:
         from bot.container import build_web_client
@@ -40,6 +47,10 @@ def build_app(settings: Settings, services: Services, client: WebClient | None =
         process_before_response=False,
         logger=logging.getLogger("bot.slack.bolt"),
     )
+    if sandbox:
+        from bot.slack.sandbox import sandbox_middleware
+
+        app.use(sandbox_middleware)
     register_all(app, services)
     return app
 

@@ -67,7 +67,7 @@ class SlackNotifier:
             self.client.chat_postMessage,
             channel=channel,
             text=self._mark(text),
-            blocks=blocks,
+            blocks=self._mark_blocks(blocks),
             **kw,
         )
         return MessageRef(response["channel"], response["ts"]) if response else None
@@ -87,7 +87,7 @@ class SlackNotifier:
             channel=ref.channel,
             ts=ref.ts,
             text=self._mark(text),
-            blocks=blocks,
+            blocks=self._mark_blocks(blocks),
         )
         return response is not None
 
@@ -107,7 +107,10 @@ class SlackNotifier:
 
     def _mark(self, text: str) -> str:
         # Sandbox mode: every message says so, so nobody mistakes it for real access.
-        return f"[sandbox] {text}" if self.sandbox else text
+        return blocks_mod.sandbox_text(text) if self.sandbox else text
+
+    def _mark_blocks(self, blocks: list | None) -> list | None:
+        return blocks_mod.sandbox_blocks(blocks) if self.sandbox else blocks
 
     # --- requests and decisions (flows 1-2) ----------------------------------
 

@@ -122,7 +122,7 @@ def available_page(link_id: str, state: LinkState) -> Response:
 <h1>Your AWS credentials</h1>
 <p>This link shows your AWS sign-in password and access key <strong>once</strong>.
 Reveal them when you are ready to save them; after that the link stops working.</p>
-<p class="muted">Unopened, the link expires <time datetime="{stamp}">{when}</time>.</p>
+<p class="muted expiry">Unopened, the link expires <time datetime="{stamp}">{when}</time>.</p>
 <p><button id="reveal" class="primary" type="button" disabled>Reveal credentials</button></p>
 <p id="status" role="status"></p>
 <noscript><p>Revealing needs JavaScript: the credentials are decrypted in your browser.</p>

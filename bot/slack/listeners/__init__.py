@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 
 
 def register_all(app: App, services: Services) -> None:
-    from bot.slack.listeners import decisions, home, requests
+    from bot.slack.listeners import credentials, decisions, home, provisioning, requests
 
     requests.register(app, services)
     decisions.register(app, services)
     home.register(app, services)
+    provisioning.register(app, services)  # Retry / Roll back (flow 3)
+    credentials.register(app, services)  # Re-issue (flow 4)
