@@ -277,6 +277,8 @@ def approval_message(request: RequestView) -> tuple[str, list[Block]]:
         )
     else:
         blocks.append(mrkdwn(outcome_line(request)))
+        # After approval: provisioning progress, or AWS's error with Retry / Roll back.
+        blocks += provisioning_blocks(request)
     return text, blocks
 
 

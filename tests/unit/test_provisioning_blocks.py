@@ -73,3 +73,20 @@ def test_other_statuses_show_one_line_without_buttons(status, needle) -> None:
 
 def test_undecided_requests_have_no_provisioning_section() -> None:
     assert provisioning_blocks(replace(REQUEST, status=Status.PENDING)) == []
+
+
+def test_the_approval_message_itself_carries_the_provisioning_section() -> None:
+    # The notifier re-renders approval_message on every change: a failed request's
+    # buttons must be in it, and gone again once it is provisioned.
+    from bot.slack.blocks import approval_message
+
+    _, failed = approval_message(REQUEST)
+    actions = [b for b in failed if b["type"] == "actions"]
+    assert [e["action_id"] for a in actions for e in a["elements"]] == [
+        PROVISION_RETRY,
+        PROVISION_ROLLBACK,
+    ]
+    assert "NoSuchEntity: Group developers not found" in texts(failed)
+    _, done = approval_message(replace(REQUEST, status=Status.PROVISIONED, last_error=None))
+    assert not [b for b in done if b["type"] == "actions"]
+    assert "created" in texts(done)

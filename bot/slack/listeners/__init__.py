@@ -16,3 +16,12 @@ def register_all(app: App, services: Services) -> None:
     requests.register(app, services)
     decisions.register(app, services)
     home.register(app, services)
+    # Flows 3-4: Retry / Roll back and Re-issue, where the runtime provides them.
+    if services.provisioning_worker is not None:
+        from bot.slack.listeners import provisioning
+
+        provisioning.register(app, services)
+    if services.credential_links is not None:
+        from bot.slack.listeners import credentials
+
+        credentials.register(app, services)
