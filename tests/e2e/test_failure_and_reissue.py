@@ -50,11 +50,17 @@ def test_missing_group_fails_then_owner_retries_after_fixing_iam(wired) -> None:
         PROVISION_ROLLBACK: str(request_id),
     }
     assert "NoSuchEntity" in texts_of(message) and wired.missing_group in texts_of(message)
-    assert any(
-        c.get("thread_ts") == row.approval_ts and "failed" in texts_of(c)
-        for c in api.calls_to("chat.postMessage")
+    wait_until(
+        lambda: any(
+            c.get("thread_ts") == row.approval_ts and "failed" in texts_of(c)
+            for c in api.calls_to("chat.postMessage")
+        ),
+        what="the owners' thread reply",
     )
-    assert any("hit a problem" in texts_of(c) for c in api.calls_to("chat.postMessage"))
+    wait_until(
+        lambda: any("hit a problem" in texts_of(c) for c in api.calls_to("chat.postMessage")),
+        what="the requester's 'delayed' DM",
+    )
     assert dm_links(api, ALICE) == []
 
     # A non-owner's Retry and Roll back are refused to them alone; nothing changes.
@@ -81,8 +87,11 @@ def test_missing_group_fails_then_owner_retries_after_fixing_iam(wired) -> None:
     status, credentials = reveal(url)
     assert status == 200 and credentials is not None
     assert credentials.access_key_id == user["keys"][0]
-    final = last_update(api, row.approval_ts)
-    assert buttons(final) == {} and "created" in texts_of(final)
+    final = wait_until(
+        lambda: "created" in texts_of(m := last_update(api, row.approval_ts)) and m,
+        what="the approval message to say the user was created",
+    )
+    assert buttons(final) == {}
     assert ephemerals_to(api, OWNER1) == []
 
 
@@ -95,8 +104,12 @@ def test_owner_rolls_back_a_failed_request(wired) -> None:
     assert wired.wait_status(request_id, "revoked") == "revoked"
     assert iam_user_state(wired.iam, name) is None  # nothing of the user is left
     assert wired.events(request_id)[-1] == "rolled_back"
-    message = last_update(api, wired.row(request_id).approval_ts)
-    assert buttons(message) == {} and "rolled back" in texts_of(message)
+    ts = wired.row(request_id).approval_ts
+    message = wait_until(
+        lambda: "rolled back" in texts_of(m := last_update(api, ts)) and m,
+        what="the approval message to say it was rolled back",
+    )
+    assert buttons(message) == {}
     # A second Roll back (or a Retry) on a revoked request is refused, to the clicker.
     assert wired.click(OWNER2, PROVISION_RETRY, request_id) == 200
     assert wait_until(lambda: ephemerals_to(api, OWNER2))[0].endswith("is revoked, not failed")
