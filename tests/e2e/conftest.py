@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from waitress.server import create_server
 
 from bot.container import Container, Runtime, build_runtime
@@ -48,15 +49,12 @@ CHROMIUM_ARGS = [
 
 
 @dataclass
-class WiredBot:
+class SlackDriver:
+    """Drives a bot served at `base` as Slack does; reads its database back."""
+
     base: str
     api: SlackApiStub
-    container: Container
-    runtime: Runtime
-    moto: MotoServer
-    iam: Any  # admin IAM client, to look at and arrange IAM
-    group: str
-    missing_group: str
+    sessions: sessionmaker[Session]
 
     # --- as Slack -------------------------------------------------------------
 
@@ -94,7 +92,7 @@ class WiredBot:
     # --- reading back -----------------------------------------------------------
 
     def row(self, request_id: int) -> AccessRequest:
-        with self.container.sessions() as session:
+        with self.sessions() as session:
             row = session.get(AccessRequest, request_id)
             assert row is not None
             return row
@@ -108,7 +106,7 @@ class WiredBot:
         )
 
     def events(self, request_id: int) -> list[str]:
-        with self.container.sessions() as session:
+        with self.sessions() as session:
             return list(
                 session.scalars(
                     select(AuditEvent.kind)
@@ -118,12 +116,22 @@ class WiredBot:
             )
 
     def _newest_for(self, user: str, name: str) -> int | None:
-        with self.container.sessions() as session:
+        with self.sessions() as session:
             return session.scalars(
                 select(AccessRequest.id)
                 .where(AccessRequest.requester_id == user, AccessRequest.iam_user_name == name)
                 .order_by(AccessRequest.id.desc())
             ).first()
+
+
+@dataclass
+class WiredBot(SlackDriver):
+    container: Container
+    runtime: Runtime
+    moto: MotoServer
+    iam: Any  # admin IAM client, to look at and arrange IAM
+    group: str
+    missing_group: str
 
 
 @pytest.fixture
@@ -173,7 +181,9 @@ def wired(engine, sessions, clock, slack_api, aws_env):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield WiredBot(base, slack_api, container, runtime, moto, iam, group, missing_group)
+        yield WiredBot(
+            base, slack_api, sessions, container, runtime, moto, iam, group, missing_group
+        )
     finally:
         server.close()
         runtime.close()
