@@ -91,7 +91,7 @@ def test_missing_group_fails_then_owner_retries_after_fixing_iam(wired) -> None:
         lambda: "created" in texts_of(m := last_update(api, row.approval_ts)) and m,
         what="the approval message to say the user was created",
     )
-    assert buttons(final) == {}
+    assert buttons(final) == {REISSUE_ACTION: str(request_id)}
     assert ephemerals_to(api, OWNER1) == []
 
 
@@ -122,6 +122,15 @@ def test_owner_reissues_credentials(wired) -> None:
     assert wired.wait_status(request_id, "provisioned", "failed") == "provisioned"
     [(_, old_url)] = wait_until(lambda: dm_links(api, ALICE), what="the first link")
     [old_key] = iam_user_state(wired.iam, name)["keys"]
+    # The owners' Re-issue button is on the approval message of a provisioned request.
+    message = wait_until(
+        lambda: (
+            REISSUE_ACTION in buttons(m := last_update(api, wired.row(request_id).approval_ts))
+            and m
+        ),
+        what="the Re-issue button",
+    )
+    assert buttons(message)[REISSUE_ACTION] == str(request_id)
 
     # Only owners may re-issue: a non-owner's click changes nothing.
     assert wired.click(MALLORY, REISSUE_ACTION, request_id) == 200

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.blocks import APPROVE_ACTION, DENY_ACTION
+from bot.slack.blocks import APPROVE_ACTION, DENY_ACTION, REISSUE_ACTION
 from tests.e2e.support import (
     ALICE,
     POLICY,
@@ -67,7 +67,8 @@ def test_request_approve_provision_reveal_in_a_browser(wired, browser, bot_logs)
         lambda: "created" in texts_of(m := last_update(api, approval_ts)) and m,
         what="the approval message to say the user was created",
     )
-    assert "provisioned" in texts_of(final).lower() and buttons(final) == {}
+    assert "provisioned" in texts_of(final).lower()
+    assert buttons(final) == {REISSUE_ACTION: str(request_id)}  # for a lost link
 
     # Link previewers GET the page: the link survives them.
     assert http_get(url) == 200 and http_get(url.split("#")[0]) == 200

@@ -65,10 +65,13 @@ def test_error_text_is_escaped_and_within_limits() -> None:
         (Status.REVOKED, "removed"),
     ],
 )
-def test_other_statuses_show_one_line_without_buttons(status, needle) -> None:
+def test_other_statuses_show_one_line_and_no_retry(status, needle) -> None:
     blocks = provisioning_blocks(replace(REQUEST, status=status))
-    assert len(blocks) == 1 and blocks[0]["type"] == "context"
+    assert blocks[0]["type"] == "context"
     assert needle in blocks[0]["elements"][0]["text"]
+    actions = [e["action_id"] for b in blocks[1:] for e in b.get("elements", [])]
+    # Only a provisioned request offers something: the owners' Re-issue.
+    assert actions == (["credentials_reissue"] if status is Status.PROVISIONED else [])
 
 
 def test_undecided_requests_have_no_provisioning_section() -> None:
@@ -88,5 +91,9 @@ def test_the_approval_message_itself_carries_the_provisioning_section() -> None:
     ]
     assert "NoSuchEntity: Group developers not found" in texts(failed)
     _, done = approval_message(replace(REQUEST, status=Status.PROVISIONED, last_error=None))
-    assert not [b for b in done if b["type"] == "actions"]
+    # Provisioned: no Retry / Roll back, but owners can re-issue a lost link.
+    [actions] = [b for b in done if b["type"] == "actions"]
+    [reissue] = actions["elements"]
+    assert (reissue["action_id"], reissue["value"]) == ("credentials_reissue", "17")
+    assert "confirm" in reissue
     assert "created" in texts(done)
