@@ -204,8 +204,10 @@ def bot_logs(request):
     root.setLevel(level)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API allows one running instance per thread, and
+    # the integration tests start their own.
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed")
     from playwright.sync_api import sync_playwright
