@@ -10,7 +10,6 @@ Slack calls and IAM afterwards.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import threading
 import tomllib
@@ -218,7 +217,3 @@ def browser():
         )
         yield browser
         browser.close()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str)

@@ -9,7 +9,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -221,7 +221,3 @@ def all_rows(engine: Engine) -> str:
 
 def slack_bodies(api: SlackApiStub) -> str:
     return "\n".join(json.dumps(c.params) for c in api.calls)
-
-
-def count_in(items: Iterable[str], needle: str) -> int:
-    return sum(needle in item for item in items)

@@ -35,7 +35,7 @@ approval_channel = "C0APPROVALS"
 owners = ["U0OWNER1", "U0OWNER2"]
 
 [reminders]
-every = "1s"
+every = "{every}"
 remind_after = "1s"
 expire_after = "{expire_after}"
 
@@ -57,9 +57,9 @@ def stub():
     stub.stop()
 
 
-def write_config(tmp_path: Path, expire_after: str = "1h") -> Path:
+def write_config(tmp_path: Path, expire_after: str = "1h", every: str = "1s") -> Path:
     path = tmp_path / "fast.toml"
-    path.write_text(FAST_CONFIG.format(expire_after=expire_after))
+    path.write_text(FAST_CONFIG.format(expire_after=expire_after, every=every))
     return path
 
 
@@ -270,7 +270,9 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, stub) -> None:  # noqa:
     now = datetime.now(UTC)
     due = seed_request(sessions, created_at=now - timedelta(minutes=5))
     stale = seed_request(sessions, created_at=now - timedelta(hours=2), iam_user_name="old")
-    env = bot_env(write_config(tmp_path, expire_after="1h"), url, stub)
+    # every=1m: the second run below starts about a second after the first, which
+    # with every=1s would make the request legitimately due again (a timing race).
+    env = bot_env(write_config(tmp_path, expire_after="1h", every="1m"), url, stub)
 
     result = run_cli(["remind", "--now"], env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
