@@ -138,7 +138,7 @@ def build_runtime(
     chain (AWS_ENDPOINT_URL honoured by boto3 itself) unless a session is given.
     `sandbox=True` marks every Slack message the notifier sends (`run --sandbox`)."""
     from bot.aws.clients import build_provisioner, iam_client
-    from bot.scheduler import lifecycle_jobs
+    from bot.scheduler import RECOVERY_EVERY, lifecycle_jobs
     from bot.services.expire import ExpirySweep
     from bot.services.provision import ProvisioningService, ProvisioningWorker
     from bot.services.remind import ReminderSweep
@@ -165,7 +165,13 @@ def build_runtime(
     )
     worker = ProvisioningWorker(
         ProvisioningService(
-            container.sessions, provisioner, vault, notifier, container.clock, config
+            container.sessions,
+            provisioner,
+            vault,
+            notifier,
+            container.clock,
+            config,
+            lease=config.provisioning.lease,
         )
     )
     services = build_services(
@@ -179,5 +185,7 @@ def build_runtime(
         expire=ExpirySweep(container.sessions, notifier, config),
         recover=worker.recover,
         purge=links.purge_expired,
+        # Sweep at least once per lease, so a dead worker's request waits one lease at most.
+        recovery_every=min(RECOVERY_EVERY, config.provisioning.lease),
     )
     return Runtime(client, notifier, services, worker, jobs)

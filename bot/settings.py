@@ -90,6 +90,13 @@ class Links:
 
 
 @dataclass(frozen=True)
+class ProvisioningConfig:
+    # How long a worker owns a request it is provisioning; a process that died holding
+    # it is resumed by the recovery sweep once it runs out.
+    lease: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class BotConfig:
     """The TOML file, validated."""
 
@@ -98,6 +105,7 @@ class BotConfig:
     reminders: Reminders
     links: Links
     profiles: tuple[Profile, ...]
+    provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
 
     def profile(self, name: str) -> Profile | None:
         return next((p for p in self.profiles if p.name == name), None)
@@ -287,11 +295,12 @@ class _Reader:
             return default
 
 
-_TOP = ("slack", "aws", "reminders", "links", "profiles")
+_TOP = ("slack", "aws", "reminders", "links", "provisioning", "profiles")
 _SLACK = ("approval_channel", "owners")
 _AWS = ("iam_path", "permissions_boundary")
 _REMINDERS = ("every", "remind_after", "expire_after")
 _LINKS = ("ttl",)
+_PROVISIONING = ("lease",)
 _PROFILE = (
     "name",
     "description",
@@ -355,6 +364,10 @@ def parse_config(doc: dict, source: str) -> BotConfig:
         )
     lnk = r.table(doc, "links", _LINKS, False)
     links = Links(ttl=r.duration(lnk, "links", "ttl", Links.ttl))
+    prov = r.table(doc, "provisioning", _PROVISIONING, False)
+    provisioning = ProvisioningConfig(
+        lease=r.duration(prov, "provisioning", "lease", ProvisioningConfig.lease)
+    )
 
     profiles = _parse_profiles(r, doc, owners)
     if r.problems:
@@ -365,6 +378,7 @@ def parse_config(doc: dict, source: str) -> BotConfig:
         reminders=reminders,
         links=links,
         profiles=tuple(profiles),
+        provisioning=provisioning,
     )
 
 

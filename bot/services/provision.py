@@ -188,7 +188,13 @@ class ProvisioningService:
                 ),
             )
             return None
-        self.notifier.credentials_ready(view, link)
+        dm = self.notifier.credentials_ready(view, link)
+        if dm is not None:
+            # The link's DM is the requester's thread: "opened" notices reply there.
+            with transaction(self.sessions) as session:
+                Repository(session).set_fields(
+                    request_id, requester_dm_channel=dm.channel, requester_dm_ts=dm.ts
+                )
         self.notifier.request_updated(view)
         return view
 

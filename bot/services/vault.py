@@ -327,7 +327,12 @@ class CredentialLinks:
             )
             view = request_view(repo, repo.get(request_id), self.config)  # type: ignore[arg-type]
         log.info("credentials of request #%s re-issued by %s", request_id, actor)
-        self.notifier.credentials_ready(view, link)
+        dm = self.notifier.credentials_ready(view, link)
+        if dm is not None:  # "opened" notices reply under the newest link's DM
+            with self.sessions.begin() as session:
+                Repository(session).set_fields(
+                    request_id, requester_dm_channel=dm.channel, requester_dm_ts=dm.ts
+                )
         self.notifier.credentials_reissued(view, actor)
         return link
 

@@ -277,6 +277,8 @@ def approval_message(request: RequestView) -> tuple[str, list[Block]]:
         )
     else:
         blocks.append(mrkdwn(outcome_line(request)))
+        # After approval: provisioning progress, or AWS's error with Retry / Roll back.
+        blocks += provisioning_blocks(request)
     return text, blocks
 
 
@@ -453,6 +455,30 @@ def provisioning_blocks(request: RequestView) -> list[Block]:
             context("Only the account owners can retry or roll back."),
         ]
     template = _PROVISIONING_STATUS.get(status)
+    if status == "provisioned":
+        # A lost or expired link needs an owner's Re-issue: offer it where owners look.
+        return [
+            context(template.format(user=user)),
+            {
+                "type": "actions",
+                "block_id": f"credentials_{request.id}",
+                "elements": [
+                    {
+                        **button("Re-issue credentials", REISSUE_ACTION, str(request.id)),
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "Re-issue credentials?"},
+                            "text": {
+                                "type": "mrkdwn",
+                                "text": f"Set a new password and access key for `{user}`, "
+                                "delete the old key and DM the requester a new link.",
+                            },
+                            "confirm": {"type": "plain_text", "text": "Re-issue"},
+                            "deny": {"type": "plain_text", "text": "Cancel"},
+                        },
+                    }
+                ],
+            },
+        ]
     return [context(template.format(user=user))] if template else []
 
 

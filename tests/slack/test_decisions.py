@@ -123,6 +123,10 @@ def test_two_of_two_approvals(bot: Bot) -> None:
     assert f"approved by <@{OWNER2}>" in _text(final)
     assert bot.row(request_id).status == "approved"
     assert bot.events(request_id) == ["requested", "approval", "approval", "approved"]
+    # The hand-off to provisioning comes after the message update: wait for it.
+    deadline = time.monotonic() + 10
+    while not bot.approved and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert bot.approved == [request_id]
 
 

@@ -65,11 +65,35 @@ def test_error_text_is_escaped_and_within_limits() -> None:
         (Status.REVOKED, "removed"),
     ],
 )
-def test_other_statuses_show_one_line_without_buttons(status, needle) -> None:
+def test_other_statuses_show_one_line_and_no_retry(status, needle) -> None:
     blocks = provisioning_blocks(replace(REQUEST, status=status))
-    assert len(blocks) == 1 and blocks[0]["type"] == "context"
+    assert blocks[0]["type"] == "context"
     assert needle in blocks[0]["elements"][0]["text"]
+    actions = [e["action_id"] for b in blocks[1:] for e in b.get("elements", [])]
+    # Only a provisioned request offers something: the owners' Re-issue.
+    assert actions == (["credentials_reissue"] if status is Status.PROVISIONED else [])
 
 
 def test_undecided_requests_have_no_provisioning_section() -> None:
     assert provisioning_blocks(replace(REQUEST, status=Status.PENDING)) == []
+
+
+def test_the_approval_message_itself_carries_the_provisioning_section() -> None:
+    # The notifier re-renders approval_message on every change: a failed request's
+    # buttons must be in it, and gone again once it is provisioned.
+    from bot.slack.blocks import approval_message
+
+    _, failed = approval_message(REQUEST)
+    actions = [b for b in failed if b["type"] == "actions"]
+    assert [e["action_id"] for a in actions for e in a["elements"]] == [
+        PROVISION_RETRY,
+        PROVISION_ROLLBACK,
+    ]
+    assert "NoSuchEntity: Group developers not found" in texts(failed)
+    _, done = approval_message(replace(REQUEST, status=Status.PROVISIONED, last_error=None))
+    # Provisioned: no Retry / Roll back, but owners can re-issue a lost link.
+    [actions] = [b for b in done if b["type"] == "actions"]
+    [reissue] = actions["elements"]
+    assert (reissue["action_id"], reissue["value"]) == ("credentials_reissue", "17")
+    assert "confirm" in reissue
+    assert "created" in texts(done)

@@ -43,6 +43,7 @@ def test_config_reference_documents_every_setting() -> None:
         "[aws]": settings._AWS,
         "[reminders]": settings._REMINDERS,
         "[links]": settings._LINKS,
+        "[provisioning]": settings._PROVISIONING,
         "[[profiles]]": settings._PROFILE,
     }
     for table, keys in tables.items():

@@ -102,7 +102,7 @@ CASES = [
     (
         mutate(["extra"], {}),
         "config/bot.toml: extra is not a known setting (expected one of: slack, aws, "
-        "reminders, links, profiles)",
+        "reminders, links, provisioning, profiles)",
     ),
     (mutate(["slack"], delete=True), "config/bot.toml: [slack] is missing"),
     (
@@ -294,3 +294,21 @@ def test_config_checked_before_tokens(tmp_path: Path) -> None:
         load_settings({"BOT_CONFIG": str(path)}, need_slack=True)
     assert len(info.value.problems) == 1
     assert "surprise is not a known setting" in info.value.problems[0]
+
+
+def test_provisioning_lease_defaults_and_parses() -> None:
+    import tomllib
+
+    from bot.settings import SettingsError, parse_config
+    from tests.conftest import MINIMAL_CONFIG
+
+    assert parse_config(tomllib.loads(MINIMAL_CONFIG), "t").provisioning.lease == timedelta(
+        minutes=15
+    )
+    short = parse_config(tomllib.loads(MINIMAL_CONFIG + '\n[provisioning]\nlease = "2s"\n'), "t")
+    assert short.provisioning.lease == timedelta(seconds=2)
+    with pytest.raises(SettingsError) as raised:
+        parse_config(tomllib.loads(MINIMAL_CONFIG + "\n[provisioning]\nlease = 5\n"), "t")
+    assert raised.value.problems == [
+        "t: provisioning.lease must be a duration like 30s, 15m, 4h or 7d (got 5)"
+    ]

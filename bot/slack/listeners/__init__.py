@@ -11,10 +11,17 @@ if TYPE_CHECKING:
 
 
 def register_all(app: App, services: Services) -> None:
-    from bot.slack.listeners import credentials, decisions, home, provisioning, requests
+    from bot.slack.listeners import decisions, home, requests
 
     requests.register(app, services)
     decisions.register(app, services)
     home.register(app, services)
-    provisioning.register(app, services)  # Retry / Roll back (flow 3)
-    credentials.register(app, services)  # Re-issue (flow 4)
+    # Flows 3-4: Retry / Roll back and Re-issue, where the runtime provides them.
+    if services.provisioning_worker is not None:
+        from bot.slack.listeners import provisioning
+
+        provisioning.register(app, services)
+    if services.credential_links is not None:
+        from bot.slack.listeners import credentials
+
+        credentials.register(app, services)
