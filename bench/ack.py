@@ -71,6 +71,16 @@ def measure(
     try:
         for server in (bot, bare):  # warm both: first-request imports are not ack time
             fire(server.events, SECRET, slash_body, count=CONCURRENCY, concurrency=CONCURRENCY)
+        if memory:
+            # What the libraries cost before any load: the part of the peak that is fixed.
+            report.add(
+                "memory",
+                f"RSS after start-up and {CONCURRENCY} requests ({label})",
+                bot.rss_mb(),
+                "MB",
+                baseline=bare.rss_mb(),
+                note="VmRSS before the load: imports (SQLAlchemy, Alembic, boto3, ...)",
+            )
         for r in range(ROUNDS):
             order = (bot, bare) if r % 2 == 0 else (bare, bot)
             chunk = ids[r * per_round : (r + 1) * per_round]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -136,7 +137,13 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             runtime = build_runtime(container, aws_session=sandbox_aws.session, sandbox=True)
         else:
             runtime = build_runtime(container)
-        slack_app = build_app(settings, runtime.services, runtime.client, sandbox=args.sandbox)
+        slack_app = build_app(
+            settings,
+            runtime.services,
+            runtime.client,
+            after_ack=runtime.after_ack,
+            sandbox=args.sandbox,
+        )
         router = Router()
         router.add(["GET"], "/healthz", health_handler(container.engine))
         credential_routes(router, runtime.services.credential_links, container.clock)
@@ -149,6 +156,10 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             scheduler = build_scheduler(runtime.jobs, container.clock)
             scheduler.start()
             log.info("scheduler started: %s", ", ".join(j.id for j in scheduler.get_jobs()))
+        # Everything built so far lives as long as the process: keep it out of the
+        # cyclic GC's way so full collections under load stay short.
+        gc.collect()
+        gc.freeze()
         serve(router, settings.host, settings.port)
     finally:
         if socket_mode is not None:

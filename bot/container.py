@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.scheduler import SweepJob
     from bot.services import Services
     from bot.services.provision import ProvisioningWorker
+    from bot.slack.after_ack import AfterAck
 
 
 @dataclass
@@ -119,9 +120,11 @@ class Runtime:
     services: Services
     worker: ProvisioningWorker
     jobs: list[SweepJob]
+    after_ack: AfterAck
 
     def close(self) -> None:
-        # Let an in-flight provisioning finish its step; its lease covers a hard stop.
+        # Let in-flight listener work and provisioning finish; a lease covers a hard stop.
+        self.after_ack.shutdown(wait=True)
         self.worker.shutdown(wait=True)
 
 
@@ -142,6 +145,7 @@ def build_runtime(
     from bot.services.expire import ExpirySweep
     from bot.services.provision import ProvisioningService, ProvisioningWorker
     from bot.services.remind import ReminderSweep
+    from bot.slack.after_ack import AfterAck
     from bot.slack.notifier import SlackNotifier
 
     settings = container.settings
@@ -188,4 +192,4 @@ def build_runtime(
         # Sweep at least once per lease, so a dead worker's request waits one lease at most.
         recovery_every=min(RECOVERY_EVERY, config.provisioning.lease),
     )
-    return Runtime(client, notifier, services, worker, jobs)
+    return Runtime(client, notifier, services, worker, jobs, AfterAck())

@@ -10,6 +10,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.settings import Settings
+from bot.slack.after_ack import AfterAck
 from bot.slack.listeners import register_all
 
 if TYPE_CHECKING:
@@ -25,12 +26,14 @@ def build_app(
     services: Services,
     client: WebClient | None = None,
     *,
+    after_ack: AfterAck | None = None,
     sandbox: bool = False,
 ) -> App:
     """A Bolt app on `client` (default: container.build_web_client(settings)).
 
     No auth.test at start-up (token_verification_enabled=False): the bot starts even when
     Slack is briefly unreachable, and `aws-access-bot check` is where the token is tested.
+    `after_ack` runs the listeners' slow parts (default: a pool of its own).
     `sandbox=True` marks everything the listeners send (bot.slack.sandbox).
     """
     if client is None:
@@ -51,7 +54,7 @@ def build_app(
         from bot.slack.sandbox import sandbox_middleware
 
         app.use(sandbox_middleware)
-    register_all(app, services)
+    register_all(app, services, after_ack or AfterAck())
     return app
 
 

@@ -173,7 +173,7 @@ def wired(engine, sessions, clock, slack_api, aws_env):
     container = Container(settings=settings, engine=engine, sessions=sessions, clock=clock)
     # As cmd_run wires it, but with the moto admin's session handed in.
     runtime = build_runtime(container, aws_session=moto.session())
-    slack_app = build_app(settings, runtime.services, runtime.client)
+    slack_app = build_app(settings, runtime.services, runtime.client, after_ack=runtime.after_ack)
     router.add(["GET"], "/healthz", health_handler(engine))
     credential_routes(router, runtime.services.credential_links, clock)
     router.mount("/slack/events", http_handler(slack_app))

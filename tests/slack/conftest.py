@@ -113,6 +113,15 @@ class Bot:
             time.sleep(0.02)
         raise AssertionError(f"request #{request_id} was never announced")
 
+    def wait_handed_off(self, request_id: int) -> list[int]:
+        """The hand-off to provisioning follows the commit and the Slack updates."""
+        import time
+
+        deadline = time.monotonic() + 10
+        while request_id not in self.approved and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.approved
+
     def click(self, user: str, action: str, request_id: int, **kw: Any) -> int:
         status, _ = self.post(payloads.block_action(user, action, str(request_id), **kw))
         return status

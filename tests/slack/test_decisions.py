@@ -36,7 +36,7 @@ def test_request_then_approve(bot: Bot) -> None:
     dms = bot.api.wait_for("chat.postMessage", 3)
     assert dms[-1]["channel"] == "D0ALICE"
     assert f"request #{request_id}" in dms[-1]["text"] and "approved" in dms[-1]["text"]
-    assert bot.approved == [request_id]  # handed to provisioning after the commit
+    assert bot.wait_handed_off(request_id) == [request_id]  # after the commit
     assert bot.api.calls_to("chat.postEphemeral") == []
 
 
@@ -123,11 +123,7 @@ def test_two_of_two_approvals(bot: Bot) -> None:
     assert f"approved by <@{OWNER2}>" in _text(final)
     assert bot.row(request_id).status == "approved"
     assert bot.events(request_id) == ["requested", "approval", "approval", "approved"]
-    # The hand-off to provisioning comes after the message update: wait for it.
-    deadline = time.monotonic() + 10
-    while not bot.approved and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert bot.approved == [request_id]
+    assert bot.wait_handed_off(request_id) == [request_id]
 
 
 def test_click_on_decided_request_answers_with_its_state(bot: Bot) -> None:
@@ -175,7 +171,7 @@ def test_concurrent_clicks_make_one_transition(bot: Bot) -> None:
     assert all("already approved" in e["text"] for e in ephemerals)
     assert bot.events(request_id).count("approved") == 1
     assert bot.events(request_id).count("approval") == 1
-    assert bot.approved == [request_id]
+    assert bot.wait_handed_off(request_id) == [request_id]
     assert bot.row(request_id).status == "approved"
 
 
@@ -249,4 +245,4 @@ def test_failed_update_does_not_undo_the_decision(bot: Bot) -> None:
     bot.api.wait_for("chat.update")
     bot.api.wait_for("chat.postMessage", 3)  # the requester is still told
     assert bot.row(request_id).status == "approved"
-    assert bot.approved == [request_id]
+    assert bot.wait_handed_off(request_id) == [request_id]

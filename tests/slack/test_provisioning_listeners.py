@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import ProvisioningError
 from bot.services.provision import ProvisioningWorker
+from bot.slack.after_ack import AfterAck
 from bot.slack.blocks import PROVISION_RETRY, PROVISION_ROLLBACK
 from bot.slack.listeners import provisioning
 from bot.slack.notifier import SlackNotifier
@@ -81,11 +82,13 @@ def setup(stub, sessions, clock):
         signing_secret=SECRET,
         token_verification_enabled=False,
     )
-    provisioning.register(app, SimpleNamespace(provisioning_worker=worker))
+    after_ack = AfterAck()
+    provisioning.register(app, SimpleNamespace(provisioning_worker=worker), after_ack)
     request_id = approved(sessions, clock)
     svc.process(request_id)
     assert row_of(sessions, request_id).status == "failed"
     yield app, request_id, provisioner
+    after_ack.shutdown(wait=True)
     worker.shutdown(wait=True)
 
 

@@ -11,12 +11,15 @@ from bot.slack.blocks import REISSUE_ACTION
 log = logging.getLogger(__name__)
 
 
-def register(app: Any, services: Any) -> None:
+def register(app: Any, services: Any, after_ack: Any) -> None:
     """`services.credential_links` is a bot.services.vault.CredentialLinks."""
 
     @app.action(REISSUE_ACTION)
     def reissue(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()  # rotating keys in AWS can take longer than Slack's 3 seconds
+        after_ack(reissue_after_ack, body, action, client)
+
+    def reissue_after_ack(body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         try:

@@ -10,6 +10,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.services.decide import DecisionResult
+from bot.slack.after_ack import AfterAck
 from bot.slack.blocks import (
     APPROVE_ACTION,
     CANCEL_ACTION,
@@ -39,7 +40,7 @@ def _on_home(body: dict[str, Any]) -> bool:
     return (body.get("view") or {}).get("type") == "home"
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, after_ack: AfterAck) -> None:
     decisions = services.decisions
 
     def answer(client: WebClient, body: dict[str, Any], result: DecisionResult) -> None:
@@ -54,6 +55,9 @@ def register(app: App, services: Services) -> None:
     @app.action(APPROVE_ACTION)
     def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        after_ack(approve_after_ack, body, client)
+
+    def approve_after_ack(body: dict[str, Any], client: WebClient) -> None:
         request_id = request_id_of(body)
         if request_id is None:
             tell_actor(client, services, body, "That button does not belong to a request.")
@@ -63,6 +67,9 @@ def register(app: App, services: Services) -> None:
     @app.action(DENY_ACTION)
     def deny_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        after_ack(deny_clicked_after_ack, body, client)
+
+    def deny_clicked_after_ack(body: dict[str, Any], client: WebClient) -> None:
         request_id = request_id_of(body)
         if request_id is None:
             tell_actor(client, services, body, "That button does not belong to a request.")
@@ -85,6 +92,11 @@ def register(app: App, services: Services) -> None:
     @app.view(DENY_CALLBACK)
     def deny_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient):
         ack()
+        after_ack(deny_submitted_after_ack, body, view, client)
+
+    def deny_submitted_after_ack(
+        body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         where = json.loads(view.get("private_metadata") or "{}")
         state = (view.get("state") or {}).get("values") or {}
         reason = ((state.get(DENY_REASON_BLOCK) or {}).get(DENY_REASON_BLOCK) or {}).get("value")
@@ -101,6 +113,7 @@ def register(app: App, services: Services) -> None:
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         request_id = request_id_of(body)
-        if request_id is None:
-            return
-        answer(client, body, decisions.cancel(request_id, body["user"]["id"]))
+        if request_id is not None:
+            after_ack(
+                lambda: answer(client, body, decisions.cancel(request_id, body["user"]["id"]))
+            )

@@ -21,11 +21,14 @@ def _parse(body: dict[str, Any]) -> tuple[int | None, str, str | None]:
     return (int(value) if value.isdigit() else None), body["user"]["id"], channel
 
 
-def register(app: Any, services: Any) -> None:
+def register(app: Any, services: Any, after_ack: Any) -> None:
     """`services.provisioning_worker` is the ProvisioningWorker."""
 
     def handle(kind: str, ack: Any, body: dict[str, Any], client: Any) -> None:
         ack()
+        after_ack(handle_after_ack, kind, body, client)
+
+    def handle_after_ack(kind: str, body: dict[str, Any], client: Any) -> None:
         request_id, actor, channel = _parse(body)
         worker = services.provisioning_worker
         if request_id is None:

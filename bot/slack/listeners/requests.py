@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.domain.iam_names import suggest_user_name
 from bot.services.submit import RequestForm
 from bot.settings import Profile
+from bot.slack.after_ack import AfterAck
 from bot.slack.blocks import (
     ACCESS_BLOCK,
     NAME_BLOCK,
@@ -55,7 +56,7 @@ def form_from_view(user_id: str, values: dict[str, dict[str, Any]]) -> RequestFo
     )
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, after_ack: AfterAck) -> None:
     profiles = services.config.profiles
 
     @app.command(COMMAND)
@@ -71,6 +72,9 @@ def register(app: App, services: Services) -> None:
             ack(text=summary, blocks=blocks, response_type="ephemeral")
             return
         ack()
+        after_ack(open_modal, body, client, text, user_id)
+
+    def open_modal(body: dict[str, Any], client: WebClient, text: str, user_id: str) -> None:
         profile, reason = parse_arguments(text, profiles)
         info = slack_call("users.info", client.users_info, user=user_id)
         email = ((info or {}).get("user") or {}).get("profile", {}).get("email")
@@ -92,4 +96,4 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         assert result.request is not None
-        services.submit.announce(result.request)
+        after_ack(services.submit.announce, result.request)
