@@ -120,6 +120,8 @@ class IamProvisioner:
         step_backoff: Backoff = STEP_BACKOFF,
         key_backoff: Backoff = KEY_BACKOFF,
         choice: Callable[[str], str] = secrets.choice,
+        account_cache_ttl: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.iam = iam
         self.sts_for = sts_for
@@ -128,12 +130,15 @@ class IamProvisioner:
         self.step_backoff = step_backoff
         self.key_backoff = key_backoff
         self.choice = choice
+        self.account_cache_ttl = account_cache_ttl
+        self.monotonic = monotonic
+        self._account_cache: dict[str, tuple[float, Any]] = {}
 
     # --- the Provisioner port ------------------------------------------------
 
     def provision(self, request: RequestView) -> Credentials:
         name = request.iam_user_name
-        arn = self._ensure_user(request)
+        arn, fresh = self._ensure_user(request)
         password = self._set_password(request, create=True) if request.console else None
         for group in request.groups:
             self._aws(
@@ -147,10 +152,12 @@ class IamProvisioner:
             )
         key_id = secret = None
         if request.programmatic:
-            # A crash lost the secret of any key an earlier attempt made: replace it,
-            # so this request never holds two keys.
-            self._delete_keys(name, keep=None)
-            key_id, secret = self._new_verified_key(name)
+            if not fresh:
+                # A crash lost the secret of any key an earlier attempt made: replace
+                # it, so this request never holds two keys. (A user created just now
+                # has none: no need to look.)
+                self._delete_keys(name, keep=None)
+            key_id, secret = self._new_verified_key(name, sweep_strays=not fresh)
         log.info(
             "provisioned IAM user",
             extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id},
@@ -251,8 +258,9 @@ class IamProvisioner:
 
     # --- steps ---------------------------------------------------------------
 
-    def _ensure_user(self, request: RequestView) -> str:
-        """CreateUser, or continue with the user an earlier attempt of this request made."""
+    def _ensure_user(self, request: RequestView) -> tuple[str, bool]:
+        """CreateUser, or continue with the user an earlier attempt of this request made.
+        Returns the user's ARN and whether this call created it."""
         params: dict[str, Any] = {
             "UserName": request.iam_user_name,
             "Path": self.config.iam_path,
@@ -263,15 +271,16 @@ class IamProvisioner:
         }
         if self.config.permissions_boundary:
             params["PermissionsBoundary"] = self.config.permissions_boundary
+        create = lambda: self.iam.create_user(**params)  # noqa: E731
         try:
-            return self._aws("create_user", lambda: self.iam.create_user(**params))["User"]["Arn"]
+            return self._aws("create_user", create)["User"]["Arn"], True
         except ProvisioningError as exc:
             if exc.code != "EntityAlreadyExists":
                 raise
         arn = self._owned_user(request, step="create_user")
         if arn is None:  # deleted between our two calls: start over once
-            return self._aws("create_user", lambda: self.iam.create_user(**params))["User"]["Arn"]
-        return arn
+            return self._aws("create_user", create)["User"]["Arn"], True
+        return arn, False
 
     def _owned_user(self, request: RequestView, *, step: str) -> str | None:
         """The ARN of the request's user if it exists and carries this request's tags;
@@ -297,6 +306,9 @@ class IamProvisioner:
         return user["Arn"]
 
     def _password_policy(self) -> PasswordPolicy:
+        return self._cached("password_policy", self._fetch_password_policy)
+
+    def _fetch_password_policy(self) -> PasswordPolicy:
         try:
             response = self._aws(
                 "create_login_profile", lambda: self.iam.get_account_password_policy()
@@ -360,15 +372,16 @@ class IamProvisioner:
             if key["AccessKeyId"] != keep:
                 self._delete_key(name, key["AccessKeyId"], step)
 
-    def _new_verified_key(self, name: str) -> tuple[str, str]:
-        # CreateAccessKey is not idempotent, so it gets no blind retry; a key a lost
-        # response created anyway is removed by the caller's _delete_keys(keep=...).
+    def _new_verified_key(self, name: str, *, sweep_strays: bool = True) -> tuple[str, str]:
+        # CreateAccessKey is not idempotent, so it gets no blind retry (a lost response
+        # fails this attempt; the retry resumes an existing user and sweeps its keys).
         created = self._aws(
             "create_access_key", lambda: self.iam.create_access_key(UserName=name), retry=False
         )["AccessKey"]
         key_id, secret = created["AccessKeyId"], created["SecretAccessKey"]
         self._wait_until_key_works(name, key_id, secret)
-        self._delete_keys(name, keep=key_id)
+        if sweep_strays:
+            self._delete_keys(name, keep=key_id)
         return key_id, secret
 
     def _wait_until_key_works(self, name: str, key_id: str, secret: str) -> None:
@@ -413,9 +426,23 @@ class IamProvisioner:
             self.sleep(delay)
 
     def _console_url(self, user_arn: str) -> str:
-        aliases = self._aws("console_url", lambda: self.iam.list_account_aliases())
-        account = (aliases.get("AccountAliases") or [None])[0] or user_arn.split(":")[4]
+        account = self._cached("account_alias", self._fetch_alias) or user_arn.split(":")[4]
         return f"https://{account}.signin.aws.amazon.com/console"
+
+    def _fetch_alias(self) -> str | None:
+        aliases = self._aws("console_url", lambda: self.iam.list_account_aliases())
+        return (aliases.get("AccountAliases") or [None])[0]
+
+    def _cached(self, key: str, fetch: Callable[[], T]) -> T:
+        """Account-wide facts (password policy, alias) change rarely: ask IAM at most
+        once per `account_cache_ttl` seconds, so a provisioning makes one call per step."""
+        now = self.monotonic()
+        hit = self._account_cache.get(key)
+        if hit is not None and now - hit[0] < self.account_cache_ttl:
+            return hit[1]
+        value = fetch()
+        self._account_cache[key] = (now, value)
+        return value
 
     # --- calling AWS ---------------------------------------------------------
 

@@ -171,11 +171,12 @@ class Harness:
             )
 
     def key_steps(self) -> None:
-        self.iam_stub.add_response("list_access_keys", key_list(), {"UserName": NAME})
+        # A user created by this very call has no keys: nothing is listed first.
         self.iam_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
 
-    def after_key_verified(self, alias: str | None = None) -> None:
-        self.iam_stub.add_response("list_access_keys", key_list(KEY_ID), {"UserName": NAME})
+    def after_key_verified(self, alias: str | None = None, *, resumed: bool = False) -> None:
+        if resumed:  # an earlier attempt may have left a key behind: sweep strays
+            self.iam_stub.add_response("list_access_keys", key_list(KEY_ID), {"UserName": NAME})
         self.iam_stub.add_response(
             "list_account_aliases",
             {"AccountAliases": [alias] if alias else [], "IsTruncated": False},
@@ -273,7 +274,7 @@ def test_resume_updates_existing_login_profile_and_replaces_our_key() -> None:
         )
         h.iam_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
         h.identity_ok()
-        h.after_key_verified()
+        h.after_key_verified(resumed=True)
         h.provisioner.provision(make_request(groups=(), policies=()))
         h.iam_stub.assert_no_pending_responses()
     # The old key is deleted before the new one is created: never two at once.
@@ -408,8 +409,6 @@ def test_permanent_errors_fail_at_once(
             if step == "attach_user_policy" and not request.policies:
                 continue
             h.iam_stub.add_response(step, {"User": user()} if step == "create_user" else {})
-        if operation == "create_access_key":
-            h.iam_stub.add_response("list_access_keys", key_list())
         h.iam_stub.add_client_error(operation, service_error_code=code, service_message="nope")
         with pytest.raises(ProvisioningError) as info:
             h.provisioner.provision(request)
@@ -451,3 +450,29 @@ def test_rotate_keeps_old_key_until_new_one_works() -> None:
         h.iam_stub.assert_no_pending_responses()
     assert creds.access_key_id == KEY_ID
     assert h.operations.index("DeleteAccessKey") > h.operations.index("CreateAccessKey")
+
+
+def test_account_facts_are_asked_once_per_ttl() -> None:
+    """Password policy and alias are account-wide: a second provisioning within the TTL
+    makes exactly one IAM call per step (the Stubber fails on any extra call)."""
+    clock = [0.0]
+    with Harness() as h:
+        h.provisioner.monotonic = lambda: clock[0]
+        for round_ in range(3):
+            h.iam_stub.add_response("create_user", {"User": user()})
+            if round_ != 1:  # rounds 0 and 2 (after the TTL) ask again
+                h.iam_stub.add_client_error(
+                    "get_account_password_policy", service_error_code="NoSuchEntity"
+                )
+            h.iam_stub.add_response(
+                "create_login_profile",
+                {"LoginProfile": {"UserName": NAME, "CreateDate": NOW}},
+            )
+            h.key_steps()
+            h.identity_ok()
+            if round_ != 1:
+                h.iam_stub.add_response("list_account_aliases", {"AccountAliases": ["acme"]}, {})
+            creds = h.provisioner.provision(make_request(groups=(), policies=()))
+            assert creds.console_url == "https://acme.signin.aws.amazon.com/console"
+            h.iam_stub.assert_no_pending_responses()
+            clock[0] += 200.0 if round_ == 0 else 301.0
