@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -62,9 +62,33 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
+# Any fixed number: the PostgreSQL advisory lock that serialises replicas' migrations.
+MIGRATION_LOCK_KEY = 0x61776262
+
+
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (idempotent)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Apply every pending migration (idempotent; safe when replicas start together)."""
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    # Several replicas starting at once would all see an empty database and race to
+    # CREATE TABLE. On PostgreSQL they queue on an advisory lock, and each then finds
+    # the work done. SQLite needs none: alembic's transaction takes the write lock
+    # (BEGIN IMMEDIATE) before it reads the current revision.
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
 
 
 def pending_migrations(engine: Engine) -> bool:

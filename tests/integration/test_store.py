@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -15,6 +17,7 @@ from bot.domain.states import Status
 from bot.store.db import make_engine, make_sessionmaker, pending_migrations, upgrade
 from bot.store.models import AccessRequest, Base
 from bot.store.repository import Repository
+from tests.support.processes import bot_env
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -183,5 +186,30 @@ def test_concurrent_transitions_exactly_one_wins(db_url: str) -> None:
             assert row.decided_by == wins[0]
             expected = Status.APPROVED if int(wins[0][1:]) % 2 else Status.DENIED
             assert row.status == expected.value
+    finally:
+        engine.dispose()
+
+
+def test_replicas_migrating_at_once_all_succeed(db_url: str, tmp_path) -> None:  # noqa: ANN001
+    """Replicas that start together on an empty database (separate processes, as in
+    production): every `db upgrade` succeeds and the schema is created once
+    (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE)."""
+    env = bot_env({"DATABASE_URL": db_url})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0, 0], outputs
+    engine = make_engine(db_url)
+    try:
+        assert not pending_migrations(engine)
     finally:
         engine.dispose()
