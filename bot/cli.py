@@ -160,7 +160,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         # cyclic GC's way so full collections under load stay short.
         gc.collect()
         gc.freeze()
-        serve(router, settings.host, settings.port)
+        serve(router, settings.host, settings.port, trusted_proxy=settings.trusted_proxy)
     finally:
         if socket_mode is not None:
             socket_mode.close()

@@ -6,6 +6,7 @@ names the setting and what was expected, so start-up fails with one useful line.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
@@ -123,6 +124,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     slack_api_url: str | None = None
+    # The load balancer's address (or "*"): its X-Forwarded-For names the client.
+    trusted_proxy: str | None = None
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -190,6 +193,16 @@ def _env_settings(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]
             problems.append(f"SLACK_API_URL must be an http(s) URL (got {api!r})")
         else:
             values["slack_api_url"] = api if api.endswith("/") else api + "/"
+    if (proxy := get("TRUSTED_PROXY")) is not None:
+        try:
+            if proxy != "*":
+                ipaddress.ip_address(proxy)
+            values["trusted_proxy"] = proxy
+        except ValueError:
+            problems.append(
+                "TRUSTED_PROXY must be the IP address of the proxy in front of the bot, "
+                f"or * (got {proxy!r})"
+            )
     values["slack_bot_token"] = get("SLACK_BOT_TOKEN")
     values["slack_signing_secret"] = get("SLACK_SIGNING_SECRET")
     values["slack_app_token"] = get("SLACK_APP_TOKEN")

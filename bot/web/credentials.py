@@ -176,8 +176,8 @@ _GONE_MESSAGES = {
 
 
 def _client(environ: Environ) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
-    # rewrites it (waitress's trusted_proxy settings do that before we see it).
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled; with TRUSTED_PROXY set,
+    # waitress has already replaced REMOTE_ADDR with the proxy's view of the client.
     return str(environ.get("REMOTE_ADDR") or "unknown")
 
 

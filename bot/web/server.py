@@ -26,10 +26,26 @@ def serve(
     port: int,
     *,
     threads: int = 8,
+    trusted_proxy: str | None = None,
     on_ready: Callable[[str, int], None] | None = None,
 ) -> None:
-    """Serve `app` until SIGTERM or SIGINT, then return."""
-    server = create_server(app, host=host, port=port, threads=threads, ident="aws-access-bot")
+    """Serve `app` until SIGTERM or SIGINT, then return.
+
+    With `trusted_proxy` (the load balancer's address, or "*"), waitress takes the client
+    address from that proxy's X-Forwarded-For, so per-client limits see real clients;
+    forwarding headers from anyone else are dropped.
+    """
+    proxy: dict[str, object] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+            "clear_untrusted_proxy_headers": True,
+        }
+    server = create_server(
+        app, host=host, port=port, threads=threads, ident="aws-access-bot", **proxy
+    )
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         bound_port = server.effective_port  # type: ignore[attr-defined]

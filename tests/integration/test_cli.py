@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.repository import Repository
@@ -136,3 +139,54 @@ def test_run_serves_healthz_and_stops_on_sigterm(tmp_path: Path, config_file: Pa
     log = (tmp_path / "bot.log").read_text()
     assert "Traceback" not in log
     assert "server stopped" in log
+
+
+UNKNOWN_LINK = "A" * 32  # shaped like a link id, stored nowhere
+
+
+def _reveal_statuses(port: int, client: str, count: int) -> list[int]:
+    statuses = []
+    for _ in range(count):
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"http://127.0.0.1:{port}/credentials/{UNKNOWN_LINK}/reveal",
+            data=b"{}",
+            headers={"Content-Type": "application/json", "X-Forwarded-For": client},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request) as response:  # noqa: S310
+                statuses.append(response.status)
+        except urllib.error.HTTPError as exc:
+            statuses.append(exc.code)
+    return statuses
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_reveal_rate_limit_per_client_behind_a_trusted_proxy(
+    tmp_path: Path, config_file: Path, trusted: bool
+) -> None:
+    """Behind a load balancer (here: the test, from 127.0.0.1) clients are told apart by
+    X-Forwarded-For only when TRUSTED_PROXY names the balancer; otherwise the header is
+    ignored (anyone could send it) and everyone shares the balancer's budget."""
+    port = free_port()
+    env = {
+        "BOT_CONFIG": str(config_file),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    if trusted:
+        env["TRUSTED_PROXY"] = "127.0.0.1"
+    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
+    try:
+        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
+        # Malformed attempts (400) count too: the limit is on attempts, not on successes.
+        first = _reveal_statuses(port, "203.0.113.7", 11)
+        assert first == [400] * 10 + [429]
+        other = _reveal_statuses(port, "198.51.100.9", 1)
+        assert other == ([400] if trusted else [429])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)

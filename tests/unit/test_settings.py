@@ -312,3 +312,18 @@ def test_provisioning_lease_defaults_and_parses() -> None:
     assert raised.value.problems == [
         "t: provisioning.lease must be a duration like 30s, 15m, 4h or 7d (got 5)"
     ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("10.0.0.5", "10.0.0.5"), ("*", "*")])
+def test_trusted_proxy(config_file: Path, value: str, expected: str) -> None:
+    settings = load_settings(env(BOT_CONFIG=str(config_file), TRUSTED_PROXY=value))
+    assert settings.trusted_proxy == expected
+
+
+def test_trusted_proxy_must_be_an_address(config_file: Path) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env(BOT_CONFIG=str(config_file), TRUSTED_PROXY="lb.internal"))
+    assert info.value.problems == [
+        "TRUSTED_PROXY must be the IP address of the proxy in front of the bot, "
+        "or * (got 'lb.internal')"
+    ]
