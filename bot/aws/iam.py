@@ -158,17 +158,7 @@ class IamProvisioner:
                 # has none: no need to look.)
                 self._delete_keys(name, keep=None)
             key_id, secret = self._new_verified_key(name, sweep_strays=not fresh)
-        log.info(
-            "provisioned IAM user",
-            extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id},
-        )
-        return Credentials(
-            user_name=name,
-            console_url=self._console_url(arn),
-            password=password,
-            access_key_id=key_id,
-            secret_access_key=secret,
-        )
+        return self._hand_out("provisioned IAM user", request, arn, password, key_id, secret)
 
     def rotate_credentials(self, request: RequestView) -> Credentials:
         name = request.iam_user_name
@@ -190,10 +180,20 @@ class IamProvisioner:
             for old in keys[:-1]:
                 self._delete_key(name, old["AccessKeyId"])
             key_id, secret = self._new_verified_key(name)  # deletes the old key once it works
-        log.info(
-            "rotated IAM credentials",
-            extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id},
-        )
+        return self._hand_out("rotated IAM credentials", request, arn, password, key_id, secret)
+
+    def _hand_out(
+        self,
+        event: str,
+        request: RequestView,
+        arn: str,
+        password: str | None,
+        key_id: str | None,
+        secret: str | None,
+    ) -> Credentials:
+        # The access key id is public (it appears in CloudTrail); the secrets never logged.
+        name = request.iam_user_name
+        log.info(event, extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id})
         return Credentials(
             user_name=name,
             console_url=self._console_url(arn),
