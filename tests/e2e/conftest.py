@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from waitress.server import create_server
 
 from bot.container import Container, Runtime, build_runtime
 from bot.logs import make_handler
@@ -34,6 +32,7 @@ from tests.e2e.support import APPROVALS, OWNER1, add_users, render_config, wait_
 from tests.support import slack_payloads as payloads
 from tests.support.moto import MotoServer, unique
 from tests.support.slack_api import SlackApiStub, post_signed
+from tests.support.wsgi import serve_wsgi
 
 SECRET = "e2e-signing-secret"  # noqa: S105 - a test value
 CHROMIUM = Path("/usr/bin/chromium")
@@ -160,32 +159,31 @@ def wired(engine, sessions, clock, slack_api, aws_env):
     config = parse_config(tomllib.loads(render_config(group, missing_group)), "e2e.toml")
 
     router = Router()
-    server = create_server(router, host="127.0.0.1", port=0, threads=8)
-    base = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[attr-defined]
-    settings = Settings(
-        database_url=str(engine.url),
-        public_url=base,
-        slack_bot_token="xoxb-e2e",  # noqa: S106 - a test value
-        slack_signing_secret=SECRET,
-        slack_api_url=slack_api.base_url,
-        config=config,
-    )
-    container = Container(settings=settings, engine=engine, sessions=sessions, clock=clock)
-    # As cmd_run wires it, but with the moto admin's session handed in.
-    runtime = build_runtime(container, aws_session=moto.session())
-    slack_app = build_app(settings, runtime.services, runtime.client, after_ack=runtime.after_ack)
-    router.add(["GET"], "/healthz", health_handler(engine))
-    credential_routes(router, runtime.services.credential_links, clock)
-    router.mount("/slack/events", http_handler(slack_app))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield WiredBot(
-            base, slack_api, sessions, container, runtime, moto, iam, group, missing_group
+    # Serve first (routes are added below): the settings need the server's own URL.
+    with serve_wsgi(router) as base:
+        settings = Settings(
+            database_url=str(engine.url),
+            public_url=base,
+            slack_bot_token="xoxb-e2e",  # noqa: S106 - a test value
+            slack_signing_secret=SECRET,
+            slack_api_url=slack_api.base_url,
+            config=config,
         )
-    finally:
-        server.close()
-        runtime.close()
+        container = Container(settings=settings, engine=engine, sessions=sessions, clock=clock)
+        # As cmd_run wires it, but with the moto admin's session handed in.
+        runtime = build_runtime(container, aws_session=moto.session())
+        slack_app = build_app(
+            settings, runtime.services, runtime.client, after_ack=runtime.after_ack
+        )
+        router.add(["GET"], "/healthz", health_handler(engine))
+        credential_routes(router, runtime.services.credential_links, clock)
+        router.mount("/slack/events", http_handler(slack_app))
+        try:
+            yield WiredBot(
+                base, slack_api, sessions, container, runtime, moto, iam, group, missing_group
+            )
+        finally:
+            runtime.close()
 
 
 @pytest.fixture(params=["text", "json"])

@@ -23,8 +23,8 @@ from tests.support.vault import (
     bot_config,
     provisioned_request,
     sample_credentials,
-    serve_wsgi,
 )
+from tests.support.wsgi import serve_wsgi
 
 CONFIG = bot_config()
 

@@ -23,7 +23,8 @@ from bot.web.credentials import credential_routes
 from bot.web.router import Router
 from tests.support.moto import unique
 from tests.support.slack_api import SlackApiStub
-from tests.support.vault import bot_config, provisioned_request, serve_wsgi
+from tests.support.vault import bot_config, provisioned_request
+from tests.support.wsgi import serve_wsgi
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -21,7 +21,8 @@ from bot.store.views import request_view
 from bot.web.credentials import credential_routes
 from bot.web.router import Router
 from tests.support.slack_api import SlackApiStub
-from tests.support.vault import bot_config, provisioned_request, sample_credentials, serve_wsgi
+from tests.support.vault import bot_config, provisioned_request, sample_credentials
+from tests.support.wsgi import serve_wsgi
 
 CONFIG = bot_config()
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from waitress.server import create_server
 
 from bot.container import Container, build_iam_directory, build_services, build_web_client
 from bot.settings import Settings, parse_config
@@ -19,6 +17,7 @@ from bot.store.models import AccessRequest, AuditEvent
 from bot.web.router import Router
 from tests.support import slack_payloads as payloads
 from tests.support.slack_api import SlackApiStub, post_signed
+from tests.support.wsgi import serve_wsgi
 
 SECRET = "test-signing-secret"  # noqa: S105 - a test value
 OWNER1, OWNER2, ALICE, BOB = "U0OWNER1", "U0OWNER2", "U0ALICE", "U0BOB"
@@ -184,9 +183,5 @@ def bot(engine, sessions, clock, slack_api, iam):
     )
     router = Router()
     router.mount("/slack/events", http_handler(build_app(settings, services, client)))
-    server = create_server(router, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    port = server.effective_port  # type: ignore[attr-defined]
-    yield Bot(f"http://127.0.0.1:{port}/slack/events", slack_api, container, approved)
-    server.close()
+    with serve_wsgi(router) as base:
+        yield Bot(f"{base}/slack/events", slack_api, container, approved)

@@ -3,16 +3,10 @@ the real WSGI router served by waitress on an ephemeral port."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-from waitress.server import create_server
 
 from bot.domain.credentials import Credentials, IssuedLink
 from bot.domain.requests import MessageRef, RequestView
@@ -99,25 +93,3 @@ class RecordingNotifier:
 
     def named(self, name: str) -> list[Any]:
         return [args for kind, args in self.calls if kind == name]
-
-
-@contextmanager
-def serve_wsgi(app) -> Iterator[str]:
-    """Serve `app` with waitress (the production server) on an ephemeral port."""
-    server = create_server(
-        app, host="127.0.0.1", port=0, threads=8, ident="test", asyncore_loop_timeout=0.05
-    )
-
-    def run() -> None:
-        # close() from this thread can pull the socket out from under select():
-        # that is the server stopping, not a failure.
-        with contextlib.suppress(OSError, ValueError):
-            server.run()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
