@@ -223,3 +223,59 @@ def _stop(proc: subprocess.Popen) -> int:
     except subprocess.TimeoutExpired:
         proc.kill()
         raise
+
+
+def _minimal_env(tmp_path: Path, api: SlackApiStub, port: int) -> dict[str, str]:
+    config = tmp_path / "bot.toml"
+    config.write_text(CONFIG.format(group="unused"))
+    return {
+        "BOT_CONFIG": str(config),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
+        "PORT": str(port),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": api.base_url,
+    }
+
+
+def test_socket_mode_follows_slacks_refresh_to_a_new_connection(
+    tmp_path: Path, slack: tuple[SlackApiStub, SocketModeStub]
+) -> None:
+    api, socket = slack
+    port = free_port()
+    log = tmp_path / "bot.log"
+    proc = start_bot(["run", "--no-scheduler"], _minimal_env(tmp_path, api, port), tmp_path, log)
+    try:
+        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
+        first = socket.wait_connected()
+        socket.refresh()
+        second = socket.wait_connected(2)
+        _wait(lambda: first.closed_at is not None, "the old connection to close")
+        assert second.closed_at is None
+        assert api.methods().count("apps.connections.open") == 2
+
+        # Events on the new connection are handled as before.
+        envelope = socket.slash_command(socket_payload(payloads.slash_command(ALICE)))
+        socket.wait_ack(envelope)
+        assert [m["envelope_id"] for m in second.received] == [envelope]
+        api.wait_for("views.open")
+    finally:
+        exit_code = _stop(proc)
+    assert exit_code == 0
+    assert "Traceback" not in log.read_text()
+
+
+def test_socket_mode_refused_app_token_is_one_clear_line(
+    tmp_path: Path, slack: tuple[SlackApiStub, SocketModeStub]
+) -> None:
+    api, socket = slack
+    api.fail("apps.connections.open", "invalid_auth")
+    port = free_port()
+    log = tmp_path / "bot.log"
+    proc = start_bot(["run", "--no-scheduler"], _minimal_env(tmp_path, api, port), tmp_path, log)
+    assert proc.wait(timeout=20) == 1
+    text = log.read_text()
+    assert "Slack refused to open a Socket Mode connection (invalid_auth)" in text
+    assert "SLACK_APP_TOKEN" in text
+    assert "Traceback" not in text and APP_TOKEN not in text
+    assert socket.sessions == []

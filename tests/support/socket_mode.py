@@ -140,6 +140,12 @@ class SocketModeStub:
     def event(self, callback: dict[str, Any]) -> str:
         return self.send("events_api", callback, accepts_response_payload=False)
 
+    def refresh(self, reason: str = "refresh_requested") -> None:
+        """Ask the app to move to a new connection, as Slack does every few hours."""
+        self._live_connection().send(
+            json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "stub"}})
+        )
+
     def _live_connection(self) -> ServerConnection:
         with self._changed:
             if not self._connections:
