@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from bot.container import build_runtime
     from bot.scheduler import build_scheduler
     from bot.setup_guide import FIRST_RUN_GUIDE, startup_problems
-    from bot.slack.app import build_app, http_handler, start_socket_mode
+    from bot.slack.app import SocketModeRefused, build_app, http_handler, start_socket_mode
     from bot.web.credentials import credential_routes
     from bot.web.health import health_handler
     from bot.web.router import Router
@@ -149,7 +149,11 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         credential_routes(router, runtime.services.credential_links, container.clock)
         if settings.socket_mode:
             # Events arrive over the socket; nothing unsigned is accepted over HTTP.
-            socket_mode = start_socket_mode(slack_app, settings.slack_app_token or "")
+            try:
+                socket_mode = start_socket_mode(slack_app, settings.slack_app_token or "")
+            except SocketModeRefused as exc:
+                print(exc, file=sys.stderr)
+                return 1
         else:
             router.mount("/slack/events", http_handler(slack_app))
         if not args.no_scheduler:

@@ -63,10 +63,33 @@ def http_handler(app: App) -> SlackRequestHandler:
     return SlackRequestHandler(app)
 
 
+class SocketModeRefused(Exception):
+    """Slack would not hand out a Socket Mode URL (apps.connections.open failed)."""
+
+
 def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
-    """Connect over Socket Mode in background threads; the caller closes the handler."""
+    """Connect over Socket Mode in background threads; the caller closes the handler.
+
+    A refused app token (invalid_auth, not_allowed_token_type, ...) raises
+    SocketModeRefused with Slack's error code; the handler's threads are stopped first.
+    Once connected, dropped sockets and Slack's `disconnect` refreshes are the SDK's
+    to handle (it asks apps.connections.open for a new URL).
+    """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     handler = SocketModeHandler(app, app_token=app_token, logger=app.logger)
-    handler.connect()
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        handler.close()
+        error = exc.response.get("error") if exc.response is not None else None
+        raise SocketModeRefused(
+            f"Slack refused to open a Socket Mode connection ({error or 'no error code'}): "
+            "check SLACK_APP_TOKEN (an app-level token, xapp-..., "
+            "with the connections:write scope)"
+        ) from None
+    except BaseException:
+        handler.close()
+        raise
     return handler

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -67,21 +66,4 @@ def test_run_serves_signed_slack_requests(tmp_path: Path, slack_stub: SlackApiSt
     assert "xoxb-test" not in log.read_text() and SECRET not in log.read_text()
 
 
-def test_run_in_socket_mode_keeps_http_for_health(tmp_path: Path, slack_stub: SlackApiStub):
-    port = free_port()
-    log = tmp_path / "bot.log"
-    env = _env(tmp_path, slack_stub, port, SLACK_APP_TOKEN="xapp-test")
-    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, log)
-    try:
-        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
-        [call] = [c for c in slack_stub.calls if c.method == "apps.connections.open"][:1]
-        assert call.token == "xapp-test"
-        # Events come over the socket: nothing is accepted over HTTP.
-        url = f"http://127.0.0.1:{port}/slack/events"
-        body = payloads.slash_command("U0ALICE")
-        assert post_signed(url, body, SECRET)[0] == 404
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:  # noqa: S310
-            assert response.status == 200
-    finally:
-        if proc.poll() is None:
-            _stop(proc, log)
+# Socket Mode runs are in tests/slack/test_socket_mode.py (events over a real socket).

@@ -49,6 +49,8 @@ class SlackApiStub:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        # What apps.connections.open hands out (tests.support.socket_mode.SocketModeStub.url).
+        self.socket_url: str | None = None
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -205,6 +207,8 @@ class SlackApiStub:
                 "team": "Test",
                 "url": "https://test.slack.com/",
             }
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         if method == "chat.postMessage":
             return {
                 "ok": True,
