@@ -89,6 +89,12 @@ def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
             "check SLACK_APP_TOKEN (an app-level token, xapp-..., "
             "with the connections:write scope)"
         ) from None
+    except OSError as exc:  # Slack unreachable: no traceback, one line, like a refusal
+        handler.close()
+        raise SocketModeRefused(
+            f"could not reach Slack to open a Socket Mode connection ({type(exc).__name__}): "
+            "check the network (and SLACK_API_URL if set)"
+        ) from None
     except BaseException:
         handler.close()
         raise

@@ -190,3 +190,23 @@ def test_reveal_rate_limit_per_client_behind_a_trusted_proxy(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_socket_mode_with_slack_unreachable_says_so_in_one_line(
+    tmp_path: Path, config_file: Path
+) -> None:
+    env = {
+        "BOT_CONFIG": str(config_file),
+        "PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_APP_TOKEN": "xapp-test",
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # nothing listens there
+    }
+    result = run_cli(["run", "--no-scheduler"], env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        "could not reach Slack to open a Socket Mode connection (URLError): check the network "
+        "(and SLACK_API_URL if set)"
+    ) in result.stderr.splitlines()
