@@ -9,6 +9,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from bot.container import build_container
 from bot.domain.states import Status
 from bot.logs import configure_logging
@@ -260,6 +262,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except SettingsError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        # The driver's first line says what failed (host, port, file); never the password.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"cannot use the database: {reason} (check DATABASE_URL)", file=sys.stderr)
         return 1
 
 

@@ -210,3 +210,21 @@ def test_socket_mode_with_slack_unreachable_says_so_in_one_line(
         "could not reach Slack to open a Socket Mode connection (URLError): check the network "
         "(and SLACK_API_URL if set)"
     ) in result.stderr.splitlines()
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path, config_file: Path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql://bot:hunter2-secret@127.0.0.1:{port}/bot"
+    for args in (["run", "--no-scheduler"], ["db", "upgrade"], ["requests"]):
+        env = {
+            "BOT_CONFIG": str(config_file),
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+        }
+        result = run_cli(args, env, cwd=tmp_path)
+        assert result.returncode == 1, args
+        [line] = [x for x in result.stderr.splitlines() if "cannot use the database" in x]
+        assert line.endswith("(check DATABASE_URL)") and str(port) in line
+        assert "Traceback" not in result.stderr
+        assert "hunter2-secret" not in result.stderr
