@@ -182,11 +182,11 @@ def test_reveal_rate_limit_per_client_behind_a_trusted_proxy(
     proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
     try:
         assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
-        # Malformed attempts (400) count too: the limit is on attempts, not on successes.
+        # Attempts on a link that does not exist (404) count: the limit is on attempts.
         first = _reveal_statuses(port, "203.0.113.7", 11)
-        assert first == [400] * 10 + [429]
+        assert first == [404] * 10 + [429]
         other = _reveal_statuses(port, "198.51.100.9", 1)
-        assert other == ([400] if trusted else [429])
+        assert other == ([404] if trusted else [429])
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)

@@ -124,6 +124,22 @@ def test_reveal_once_then_410_json_and_page(base, links, sessions, clock) -> Non
     assert_locked_down(headers)
 
 
+def test_bare_post_reveals_once_as_designed(base, links, sessions, clock) -> None:
+    """DESIGN.md's contract: POST /credentials/<id>/reveal hands out the ciphertext once.
+    A client that sends no key check (no body, or JSON without `proof`) gets exactly
+    that; the page always sends one so that a cut-off link is refused without burning."""
+    link = sealed(links, sessions, clock)
+    url = f"{base}/credentials/{link.link_id}/reveal"
+    status, headers, body = http(url, "POST", b"", "application/json")
+    assert status == 200 and set(json.loads(body)) == {"ciphertext", "nonce"}
+    assert_locked_down(headers)
+    assert http(url, "POST", b"", "application/json")[0] == 410
+    other = sealed(links, sessions, clock)
+    other_url = f"{base}/credentials/{other.link_id}/reveal"
+    assert http(other_url, "POST", b"{}", "application/json")[0] == 200
+    assert http(other_url, "POST", b"{}", "application/json")[0] == 410
+
+
 def test_expired_link_gets_410_page(base, links, sessions, clock) -> None:
     link = sealed(links, sessions, clock)
     clock.advance(hours=24)
