@@ -1,5 +1,5 @@
-"""What `aws-access-bot run` prints when it cannot start: every problem at once, and on a
-first run (no config file or no Slack token yet) the steps that fix them."""
+"""What `aws-access-bot run` prints when it cannot start: every problem at once, one line
+each, and on a first run (no config file yet) the steps that set the bot up."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ To set the bot up:
 
 def startup_problems(env: Mapping[str, str]) -> tuple[list[str], bool]:
     """(every problem with the environment, config file and Slack tokens; is it a first
-    run?). Empty problems means `run` can load its settings."""
+    run, i.e. is the config file missing?). Empty problems means `run` can load its
+    settings."""
     try:
         settings = load_settings(env, need_config=False)
     except SettingsError as exc:
@@ -47,6 +48,7 @@ def startup_problems(env: Mapping[str, str]) -> tuple[list[str], bool]:
     try:
         load_settings(env, need_config=False, need_slack=True)
     except SettingsError as exc:
+        # With a config file in place this is not a first run: each missing or malformed
+        # token is its own line, which already says where to get it.
         problems += exc.problems
-        first_run = first_run or not settings.slack_bot_token
     return problems, first_run

@@ -228,3 +228,14 @@ def test_unreachable_database_is_one_line(tmp_path: Path, config_file: Path) -> 
         assert line.endswith("(check DATABASE_URL)") and str(port) in line
         assert "Traceback" not in result.stderr
         assert "hunter2-secret" not in result.stderr
+
+
+def test_missing_token_with_a_config_is_one_line(tmp_path: Path, config_file: Path) -> None:
+    result = run_cli(
+        ["run"], {"BOT_CONFIG": str(config_file), "SLACK_SIGNING_SECRET": "s"}, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-...) from your Slack "
+        "app's OAuth & Permissions page"
+    ]
