@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import secrets
+import string
 import sys
 import tempfile
 import threading
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from waitress.server import create_server  # noqa: E402
 
+from bot.aws.passwords import PasswordPolicy, generate_password  # noqa: E402
 from bot.domain.credentials import Credentials  # noqa: E402
 from bot.domain.ports import SystemClock  # noqa: E402
 from bot.domain.states import Status  # noqa: E402
@@ -47,14 +50,20 @@ CHROMIUM_ARGS = [
 ]
 BEFORE, AFTER = "credential-page-before.png", "credential-page-after.png"
 VIEWPORT = {"width": 900, "height": 400}  # full_page grows it to the content
-# AWS's own documentation example values: obviously not a real account's.
-SAMPLE = Credentials(
-    user_name="alice",
-    console_url="https://123456789012.signin.aws.amazon.com/console",
-    password="q7#Vx-2mLp!Rt9z",  # noqa: S106 - a made-up sample
-    access_key_id="AKIAIOSFODNN7EXAMPLE",
-    secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # noqa: S106 - AWS docs
-)
+
+
+def sample_credentials() -> Credentials:
+    """Throwaway values in AWS's formats, made fresh for each run: nothing key-shaped is
+    kept in the source, and no real account's credentials ever reach a picture."""
+    key_alphabet = string.ascii_uppercase + "234567"
+    secret_alphabet = string.ascii_letters + string.digits + "+/"
+    return Credentials(
+        user_name="alice",
+        console_url="https://123456789012.signin.aws.amazon.com/console",
+        password=generate_password(PasswordPolicy.from_aws(None)),
+        access_key_id="AKIA" + "".join(secrets.choice(key_alphabet) for _ in range(16)),
+        secret_access_key="".join(secrets.choice(secret_alphabet) for _ in range(40)),
+    )
 
 
 class QuietNotifier:
@@ -67,13 +76,14 @@ class QuietNotifier:
 def sealed_sample_link(sessions, config, public_url: str) -> str:
     """A provisioned request with one sealed link; returns the link (key in the fragment)."""
     vault = CredentialVault(config, public_url)
+    sample = sample_credentials()
     now = datetime.now(UTC)
     with sessions.begin() as session:
         repo = Repository(session)
         row = repo.add_request(
             requester_id="U0ALICE",
             profile=config.profiles[0].name,
-            iam_user_name=SAMPLE.user_name,
+            iam_user_name=sample.user_name,
             console=True,
             programmatic=True,
             reason="deploy the billing service",
@@ -85,7 +95,7 @@ def sealed_sample_link(sessions, config, public_url: str) -> str:
             (Status.PROVISIONING, Status.PROVISIONED),
         ):
             repo.transition(row.id, old, new, now=now)
-        return vault.seal(session, row.id, SAMPLE, now).url
+        return vault.seal(session, row.id, sample, now).url
 
 
 @contextlib.contextmanager
