@@ -8,6 +8,7 @@ link DM to the Web API stand-in. Baseline: the same IAM users made by a bare bot
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import time
@@ -16,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import func, select
-from waitress.server import create_server
 
 from bench.harness import Report
 from bench.load import fire
@@ -30,6 +30,7 @@ from bot.slack.blocks import APPROVE_ACTION
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import AccessRequest
 from bot.web.router import Router
+from bot.web.server import serving
 from tests.support import slack_payloads as payloads
 from tests.support.moto import start_moto, unique
 
@@ -101,10 +102,12 @@ def _bot(workdir: Path, moto, slack_api_url: str, count: int):  # noqa: ANN001, 
     session.events.register("before-call.iam", counter)
     runtime = build_runtime(container, client=build_web_client(settings), aws_session=session)
     router = Router()
-    router.mount("/slack/events", http_handler(build_app(settings, runtime.services)))
-    server = create_server(router, host="127.0.0.1", port=0, threads=8)
-    threading.Thread(target=server.run, daemon=True).start()
-    events = f"http://127.0.0.1:{server.effective_port}/slack/events"  # type: ignore[attr-defined]
+    router.mount(
+        "/slack/events",
+        http_handler(build_app(settings, runtime.services, after_ack=runtime.after_ack)),
+    )
+    server = contextlib.ExitStack()  # closed in the finally below, with the runtime
+    events = f"{server.enter_context(serving(router))}/slack/events"
     from datetime import UTC, datetime
 
     ids = seed_pending(engine, count, profile="developer", now=datetime.now(UTC))

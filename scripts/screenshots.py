@@ -17,7 +17,6 @@ import secrets
 import string
 import sys
 import tempfile
-import threading
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,7 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from waitress.server import create_server  # noqa: E402
 
 from bot.aws.passwords import PasswordPolicy, generate_password  # noqa: E402
 from bot.domain.credentials import Credentials  # noqa: E402
@@ -38,6 +36,7 @@ from bot.store.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from bot.store.repository import Repository  # noqa: E402
 from bot.web.credentials import credential_routes  # noqa: E402
 from bot.web.router import Router  # noqa: E402
+from bot.web.server import serving  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -111,22 +110,11 @@ def credential_pages(database: Path) -> Iterator[tuple[str, str]]:
     )
     router = Router()
     credential_routes(router, links, clock)
-    server = create_server(router, host="127.0.0.1", port=0, threads=4, ident="screenshots")
-    thread = threading.Thread(target=lambda: _quietly(server.run), daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.effective_port}"
     try:
-        yield base, sealed_sample_link(sessions, config, base)
+        with serving(router, threads=4) as base:
+            yield base, sealed_sample_link(sessions, config, base)
     finally:
-        server.close()
-        thread.join(timeout=5)
         engine.dispose()
-
-
-def _quietly(run) -> None:
-    # close() from the main thread can pull the socket out from under select().
-    with contextlib.suppress(OSError, ValueError):
-        run()
 
 
 def take(out: Path) -> list[Path]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 from waitress.server import create_server
@@ -57,3 +59,31 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("server stopped")
+
+
+@contextlib.contextmanager
+def serving(app: WsgiApp, *, threads: int = 8) -> Iterator[str]:
+    """Serve `app` with the same waitress stack on an ephemeral loopback port, in a
+    background thread (tests, benchmarks, the screenshot script); yields the base URL."""
+    server = create_server(
+        app,
+        host="127.0.0.1",
+        port=0,
+        threads=threads,
+        ident="aws-access-bot",
+        asyncore_loop_timeout=0.05,
+    )
+
+    def run() -> None:
+        # close() from the caller's thread can pull the socket out from under select():
+        # that is the server stopping, not a failure.
+        with contextlib.suppress(OSError, ValueError):
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[attr-defined]
+    finally:
+        server.close()
+        thread.join(timeout=5)
