@@ -37,6 +37,8 @@ class SlackNotifier:
         self.client = client
         self.config = config
         self.sandbox = sandbox
+        # A user's DM channel id never changes: open it once, not before every DM.
+        self._dm_channels: dict[str, str] = {}
 
     # --- primitives ----------------------------------------------------------
 
@@ -75,10 +77,13 @@ class SlackNotifier:
     def dm(
         self, user_id: str, text: str, blocks: list | None = None, **kw: Any
     ) -> MessageRef | None:
-        opened = self._call("conversations.open", self.client.conversations_open, users=user_id)
-        if not opened:
-            return None
-        return self.post(opened["channel"]["id"], text, blocks, **kw)
+        channel = self._dm_channels.get(user_id)
+        if channel is None:
+            opened = self._call("conversations.open", self.client.conversations_open, users=user_id)
+            if not opened:
+                return None
+            channel = self._dm_channels.setdefault(user_id, opened["channel"]["id"])
+        return self.post(channel, text, blocks, **kw)
 
     def update(self, ref: MessageRef, text: str, blocks: list | None = None) -> bool:
         response = self._call(

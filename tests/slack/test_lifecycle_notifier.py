@@ -116,3 +116,23 @@ def test_slack_errors_are_swallowed(stub, notifier) -> None:  # noqa: ANN001
     notifier.request_expired(view(), timedelta(days=7))
     assert notifier.remind(view(), ("U0OWNER1",), 1, NOW) is None
     assert notifier.pending_summary([view()], 1, NOW) is None
+
+
+def test_dm_channel_is_opened_once_per_user(notifier: SlackNotifier, stub: SlackApiStub) -> None:
+    notifier.dm("U0ALICE", "one")
+    notifier.dm("U0ALICE", "two")
+    notifier.dm("U0BOB", "three")
+    assert [c["users"] for c in stub.calls_to("conversations.open")] == ["U0ALICE", "U0BOB"]
+    posts = stub.calls_to("chat.postMessage")
+    assert [(p["channel"], p["text"]) for p in posts] == [
+        ("D0ALICE", "one"),
+        ("D0ALICE", "two"),
+        ("D0BOB", "three"),
+    ]
+
+
+def test_a_failed_open_is_not_cached(notifier: SlackNotifier, stub: SlackApiStub) -> None:
+    stub.fail("conversations.open", "user_not_found")
+    assert notifier.dm("U0CAROL", "lost") is None
+    assert notifier.dm("U0CAROL", "found") is not None
+    assert len(stub.calls_to("conversations.open")) == 2
