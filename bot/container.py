@@ -84,7 +84,11 @@ def build_services(
     *,
     notifier: Notifier | None = None,
     on_approved: Callable[[int], None] | None = None,
+    provisioning_worker: ProvisioningWorker | None = None,
+    credential_links: CredentialLinks | None = None,
 ) -> Services:
+    """The use cases the Slack app calls. Flows 3-4 (worker, links) are optional so a
+    test can wire flows 1-2 alone; build_runtime passes everything."""
     from bot.services import Services
     from bot.services.decide import Decisions
     from bot.services.queries import RequestQueries
@@ -104,6 +108,8 @@ def build_services(
             container.sessions, config, container.clock, notifier, **decisions_kwargs
         ),
         queries=RequestQueries(container.sessions, config),
+        provisioning_worker=provisioning_worker,
+        credential_links=credential_links,
     )
 
 
@@ -179,10 +185,14 @@ def build_runtime(
         )
     )
     services = build_services(
-        container, client, directory, notifier=notifier, on_approved=worker.submit
+        container,
+        client,
+        directory,
+        notifier=notifier,
+        on_approved=worker.submit,
+        provisioning_worker=worker,
+        credential_links=links,
     )
-    services.provisioning_worker = worker
-    services.credential_links = links
     jobs = lifecycle_jobs(
         config.reminders,
         remind=ReminderSweep(container.sessions, notifier, config),
