@@ -145,7 +145,8 @@ def build_runtime(
 ) -> Runtime:
     """Build the bot over `container`. boto3 clients come from the standard credential
     chain (AWS_ENDPOINT_URL honoured by boto3 itself) unless a session is given.
-    `sandbox=True` marks every Slack message the notifier sends (`run --sandbox`)."""
+    `sandbox=True` (`run --sandbox`): the one Slack client marks every message it sends,
+    so the notifier's messages carry the sandbox note with no flag of its own."""
     from bot.aws.clients import build_provisioner, iam_client
     from bot.scheduler import RECOVERY_EVERY, lifecycle_jobs
     from bot.services.expire import ExpirySweep
@@ -157,7 +158,11 @@ def build_runtime(
     settings = container.settings
     config = settings.bot
     client = client or build_web_client(settings)
-    notifier = SlackNotifier(client, config, sandbox=sandbox)
+    if sandbox:
+        from bot.slack.sandbox import SandboxWebClient
+
+        client = SandboxWebClient.like(client)
+    notifier = SlackNotifier(client, config)
     if provisioner is None:
         import boto3
 

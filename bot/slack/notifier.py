@@ -33,10 +33,9 @@ log = logging.getLogger(__name__)
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, config: BotConfig, *, sandbox: bool = False) -> None:
+    def __init__(self, client: WebClient, config: BotConfig) -> None:
         self.client = client
         self.config = config
-        self.sandbox = sandbox
         # A user's DM channel id never changes: open it once, not before every DM.
         self._dm_channels: dict[str, str] = {}
 
@@ -68,8 +67,8 @@ class SlackNotifier:
             "chat.postMessage",
             self.client.chat_postMessage,
             channel=channel,
-            text=self._mark(text),
-            blocks=self._mark_blocks(blocks),
+            text=text,
+            blocks=blocks,
             **kw,
         )
         return MessageRef(response["channel"], response["ts"]) if response else None
@@ -91,8 +90,8 @@ class SlackNotifier:
             self.client.chat_update,
             channel=ref.channel,
             ts=ref.ts,
-            text=self._mark(text),
-            blocks=self._mark_blocks(blocks),
+            text=text,
+            blocks=blocks,
         )
         return response is not None
 
@@ -107,15 +106,8 @@ class SlackNotifier:
             self.client.chat_postEphemeral,
             channel=channel,
             user=user_id,
-            text=self._mark(text),
+            text=text,
         )
-
-    def _mark(self, text: str) -> str:
-        # Sandbox mode: every message says so, so nobody mistakes it for real access.
-        return blocks_mod.sandbox_text(text) if self.sandbox else text
-
-    def _mark_blocks(self, blocks: list | None) -> list | None:
-        return blocks_mod.sandbox_blocks(blocks) if self.sandbox else blocks
 
     # --- requests and decisions (flows 1-2) ----------------------------------
 

@@ -1,9 +1,9 @@
 """Sandbox mode on the Slack side: whatever the listeners send carries the sandbox note.
 
-The Notifier marks its own messages (SlackNotifier(sandbox=True)). Listeners answer
-through the per-request WebClient Bolt builds and through `ack(...)`; one global
-middleware swaps both for marking versions, so no listener needs to know about the
-sandbox and a new listener cannot forget it.
+The runtime's one WebClient is a SandboxWebClient, so everything the Notifier sends is
+marked. Listeners answer through the per-request WebClient Bolt builds and through
+`ack(...)`; one global middleware swaps both for marking versions, so no listener needs
+to know about the sandbox and a new listener cannot forget it.
 """
 
 from __future__ import annotations
