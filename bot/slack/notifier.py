@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.domain.credentials import IssuedLink
 from bot.domain.requests import MessageRef, RequestView
@@ -28,6 +27,7 @@ from bot.slack.blocks import (
     reminder_message,
     submitted_dm,
 )
+from bot.slack.calls import slack_call
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +41,10 @@ class SlackNotifier:
 
     # --- primitives ----------------------------------------------------------
 
-    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any | None:
-        try:
-            return fn(**kwargs)
-        except SlackApiError as exc:
-            log.warning(
-                "slack %s failed: %s",
-                what,
-                exc.response.get("error", "unknown error"),
-                extra={"slack_method": what, "channel": kwargs.get("channel")},
-            )
-        except OSError as exc:  # network trouble after the client's own retries
-            log.warning(
-                "slack %s failed: %s",
-                what,
-                type(exc).__name__,
-                extra={"slack_method": what, "channel": kwargs.get("channel")},
-            )
-        return None
-
     def post(
         self, channel: str, text: str, blocks: list | None = None, **kw: Any
     ) -> MessageRef | None:
-        response = self._call(
+        response = slack_call(
             "chat.postMessage",
             self.client.chat_postMessage,
             channel=channel,
@@ -78,14 +59,14 @@ class SlackNotifier:
     ) -> MessageRef | None:
         channel = self._dm_channels.get(user_id)
         if channel is None:
-            opened = self._call("conversations.open", self.client.conversations_open, users=user_id)
+            opened = slack_call("conversations.open", self.client.conversations_open, users=user_id)
             if not opened:
                 return None
             channel = self._dm_channels.setdefault(user_id, opened["channel"]["id"])
         return self.post(channel, text, blocks, **kw)
 
     def update(self, ref: MessageRef, text: str, blocks: list | None = None) -> bool:
-        response = self._call(
+        response = slack_call(
             "chat.update",
             self.client.chat_update,
             channel=ref.channel,
@@ -101,7 +82,7 @@ class SlackNotifier:
         return self.post(ref.channel, text, blocks, thread_ts=ref.ts, **kw)
 
     def ephemeral(self, channel: str, user_id: str, text: str) -> None:
-        self._call(
+        slack_call(
             "chat.postEphemeral",
             self.client.chat_postEphemeral,
             channel=channel,
@@ -226,7 +207,7 @@ class SlackNotifier:
         return None
 
     def _permalink(self, ref: MessageRef) -> str | None:
-        response = self._call(
+        response = slack_call(
             "chat.getPermalink",
             self.client.chat_getPermalink,
             channel=ref.channel,

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain.errors import DomainError
 from bot.slack.blocks import REISSUE_ACTION
+from bot.slack.calls import slack_call
 
 log = logging.getLogger(__name__)
 
@@ -31,4 +32,10 @@ def register(app: Any, services: Any, after_ack: Any) -> None:
             services.credential_links.reissue(request_id, user_id)
         except DomainError as exc:  # not an owner, wrong state, AWS refused: say why
             if channel:
-                client.chat_postEphemeral(channel=channel, user=user_id, text=str(exc))
+                slack_call(
+                    "chat.postEphemeral",
+                    client.chat_postEphemeral,
+                    channel=channel,
+                    user=user_id,
+                    text=str(exc),
+                )

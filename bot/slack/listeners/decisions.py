@@ -19,7 +19,8 @@ from bot.slack.blocks import (
     DENY_REASON_BLOCK,
     deny_modal,
 )
-from bot.slack.listeners.replies import publish_home, slack_call, tell_actor
+from bot.slack.calls import slack_call
+from bot.slack.listeners.replies import publish_home, tell_actor
 
 if TYPE_CHECKING:
     from bot.services import Services

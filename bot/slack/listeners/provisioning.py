@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from bot.slack.blocks import PROVISION_RETRY, PROVISION_ROLLBACK
+from bot.slack.calls import slack_call
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,13 @@ def register(app: Any, services: Any, after_ack: Any) -> None:
             result, _future = action(request_id, actor)
             result_ok, message = result.ok, result.message
         if not result_ok and channel:
-            client.chat_postEphemeral(channel=channel, user=actor, text=message)
+            slack_call(
+                "chat.postEphemeral",
+                client.chat_postEphemeral,
+                channel=channel,
+                user=actor,
+                text=message,
+            )
         log.info(
             "provisioning action",
             extra={"action": kind, "request_id": request_id, "actor": actor, "ok": result_ok},

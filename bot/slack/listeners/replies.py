@@ -6,25 +6,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import home_view
+from bot.slack.calls import slack_call
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def slack_call(what: str, fn: Any, **kwargs: Any) -> Any | None:
-    """Call the Web API; log a failure with context instead of raising (work after ack)."""
-    try:
-        return fn(**kwargs)
-    except SlackApiError as exc:
-        log.warning("slack %s failed: %s", what, exc.response.get("error", "unknown error"))
-    except OSError as exc:
-        log.warning("slack %s failed: %s", what, type(exc).__name__)
-    return None
 
 
 def publish_home(

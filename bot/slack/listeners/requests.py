@@ -22,7 +22,7 @@ from bot.slack.blocks import (
     request_modal,
     status_message,
 )
-from bot.slack.listeners.replies import slack_call
+from bot.slack.calls import slack_call
 
 if TYPE_CHECKING:
     from bot.services import Services
