@@ -38,7 +38,9 @@ class Boto3IamDirectory:
             if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
                 raise
         # GetUser may match exactly only; IAM still refuses "Alice" next to "alice".
-        for page in self.iam.get_paginator("list_users").paginate():
+        # This runs inside the modal's 3-second ack: pages of IAM's maximum, 1,000 users.
+        pages = self.iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 1000})
+        for page in pages:
             for user in page["Users"]:
                 if same_user_name(user["UserName"], user_name):
                     return user["UserName"]
