@@ -33,7 +33,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 OPEN_STATUSES = frozenset({Status.PENDING, Status.APPROVED, Status.PROVISIONING, Status.FAILED})
-DECIDED_STATUSES = frozenset(Status) - {Status.PENDING}
 
 
 def can_transition(current: Status, new: Status) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.reminders import wait_text
 from bot.domain.states import Status
 from bot.store.models import AccessRequest
 from bot.store.repository import Repository
@@ -39,14 +40,6 @@ def list_requests(
         ]
 
 
-def format_age(since: datetime, now: datetime) -> str:
-    seconds = max(0, int((now - since).total_seconds()))
-    for suffix, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{suffix}"
-    return f"{seconds}s"
-
-
 def render_table(rows: Sequence[RequestRow], now: datetime) -> str:
     """A plain-text table for `aws-access-bot requests`."""
     if not rows:
@@ -60,7 +53,7 @@ def render_table(rows: Sequence[RequestRow], now: datetime) -> str:
             r.profile,
             r.iam_user_name,
             r.created_at.strftime("%Y-%m-%d %H:%M"),
-            format_age(r.created_at, now),
+            wait_text(r.created_at, now),
         )
         for r in rows
     ]

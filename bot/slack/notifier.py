@@ -81,15 +81,6 @@ class SlackNotifier:
     ) -> MessageRef | None:
         return self.post(ref.channel, text, blocks, thread_ts=ref.ts, **kw)
 
-    def ephemeral(self, channel: str, user_id: str, text: str) -> None:
-        slack_call(
-            "chat.postEphemeral",
-            self.client.chat_postEphemeral,
-            channel=channel,
-            user=user_id,
-            text=text,
-        )
-
     # --- requests and decisions (flows 1-2) ----------------------------------
 
     def request_submitted(self, request: RequestView) -> MessageRef | None:
