@@ -13,12 +13,13 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bench.servers import BOT_TOKEN
 from bot.web.router import Response, Router
 from bot.web.server import serve
 
 
 def build_bare_app(signing_secret: str, api_url: str) -> App:
-    client = WebClient(token="xoxb-bench", base_url=api_url)  # noqa: S106 - a fake token
+    client = WebClient(token=BOT_TOKEN, base_url=api_url)
     app = App(client=client, signing_secret=signing_secret, token_verification_enabled=False)
 
     @app.command(re.compile(".*"))

@@ -15,6 +15,9 @@ from pathlib import Path
 from tests.support.processes import REPO, free_port, wait_http
 
 SECRET = "bench-signing-secret"  # noqa: S105 - a bench value, never a real secret
+# Obviously fake: the bench talks to the local Web API stand-in only.
+BOT_TOKEN = "xoxb-bench"  # noqa: S105
+
 REQUESTER = "U0ALICE"
 OWNERS = ("U0OWNER1", "U0OWNER2")
 
@@ -115,7 +118,7 @@ def start_bot(
     config = workdir / "bot.toml"
     config.write_text(CONFIG)
     env = {
-        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack_api_url,
         "DATABASE_URL": database_url,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bench.harness import Report
 from bench.load import fire
 from bench.seed import reset_database, seed_pending
-from bench.servers import CONFIG, OWNERS, SECRET, wait_until
+from bench.servers import BOT_TOKEN, CONFIG, OWNERS, SECRET, wait_until
 from bot.container import Container, build_runtime, build_web_client
 from bot.domain.ports import SystemClock
 from bot.settings import Settings, parse_config
@@ -91,7 +91,7 @@ def _bot(workdir: Path, moto, slack_api_url: str, count: int):  # noqa: ANN001, 
     engine = make_engine(url)
     settings = Settings(
         database_url=url,
-        slack_bot_token="xoxb-bench",  # noqa: S106
+        slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SECRET,
         slack_api_url=slack_api_url,
         config=parse_config(tomllib.loads(CONFIG), "bench.toml"),
