@@ -17,6 +17,9 @@ SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
 CLASSES = (string.ascii_uppercase, string.ascii_lowercase, string.digits, SYMBOLS)
 DEFAULT_LENGTH = 20  # well above AWS's default minimum of 8
 MAX_LENGTH = 128  # IAM's upper limit
+# A cell starting with one of these is a formula to spreadsheet tools, and the password
+# lands in credentials.csv: never start with one.
+FORMULA_STARTS = frozenset("=+-@")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ def generate_password(policy: PasswordPolicy, *, choice=secrets.choice) -> str:
     for i in range(len(chars) - 1, 0, -1):
         j = secrets.randbelow(i + 1)
         chars[i], chars[j] = chars[j], chars[i]
+    if chars[0] in FORMULA_STARTS:
+        # Swap in the first letter or digit (there is always one: every class is present).
+        k = next(i for i, c in enumerate(chars) if c.isalnum())
+        chars[0], chars[k] = chars[k], chars[0]
     return "".join(chars)
 
 

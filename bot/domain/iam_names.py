@@ -6,6 +6,7 @@ import re
 
 _VALID = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 _INVALID_CHAR = re.compile(r"[^\w+=,.@-]", re.ASCII)
+FORMULA_STARTS = frozenset("=+-@")
 
 
 def is_valid_user_name(name: str) -> bool:
@@ -20,6 +21,9 @@ def user_name_problem(name: str) -> str | None:
         return f"IAM user names are at most 64 characters (this one has {len(name)})."
     if not is_valid_user_name(name):
         return "IAM user names may contain only letters, digits and + = , . @ _ -"
+    if name[0] in FORMULA_STARTS:
+        # The name lands in credentials.csv, where such a cell is read as a formula.
+        return "IAM user names made by this bot may not start with = + - or @"
     return None
 
 
@@ -28,7 +32,7 @@ def suggest_user_name(email: str | None) -> str:
     if not email:
         return ""
     local = email.split("@", 1)[0]
-    return _INVALID_CHAR.sub("", local)[:64]
+    return _INVALID_CHAR.sub("", local).lstrip("=+-@")[:64]
 
 
 def same_user_name(a: str, b: str) -> bool:

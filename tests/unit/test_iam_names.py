@@ -14,6 +14,12 @@ from bot.domain.iam_names import same_user_name, suggest_user_name, user_name_pr
         ("bad name", "IAM user names may contain only letters, digits and + = , . @ _ -"),
         ("émile", "IAM user names may contain only letters, digits and + = , . @ _ -"),
         ("a/b", "IAM user names may contain only letters, digits and + = , . @ _ -"),
+        # Valid for IAM, but a formula once the name is a credentials.csv cell.
+        ("=cmd", "IAM user names made by this bot may not start with = + - or @"),
+        ("+a", "IAM user names made by this bot may not start with = + - or @"),
+        ("-a", "IAM user names made by this bot may not start with = + - or @"),
+        ("@a", "IAM user names made by this bot may not start with = + - or @"),
+        ("a=b", None),
     ],
 )
 def test_user_name_problem(name: str, problem: str | None) -> None:
@@ -29,6 +35,7 @@ def test_user_name_problem(name: str, problem: str | None) -> None:
         (None, ""),
         ("", ""),
         ("x" * 80 + "@example.com", "x" * 64),
+        ("-dash@example.com", "dash"),
     ],
 )
 def test_suggest_user_name(email, suggestion) -> None:
