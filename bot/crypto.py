@@ -13,11 +13,11 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.domain.credentials import Credentials
+from bot.domain.credentials import Credentials, IssuedLink, SealedBox, SealedLink
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # GCM's 96-bit nonce
@@ -25,15 +25,6 @@ LINK_ID_BYTES = 24  # 192 bits of entropy; 32 URL-safe characters
 # Domain separation: the key check is not a hash that could be reused elsewhere.
 KEY_CHECK_LABEL = b"aws-access-bot link key check v1\x00"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-@dataclass(frozen=True)
-class SealedBox:
-    """What the database holds. `ciphertext` ends with GCM's 16-byte tag, the layout
-    WebCrypto's AES-GCM decrypt expects."""
-
-    ciphertext: bytes
-    nonce: bytes
 
 
 def new_link_id() -> str:
@@ -96,4 +87,19 @@ def credentials_from_payload(payload: bytes) -> Credentials:
         password=data.get("password"),
         access_key_id=data.get("access_key_id"),
         secret_access_key=data.get("secret_access_key"),
+    )
+
+
+def seal_link(
+    credentials: Credentials, *, public_url: str, expires_at: datetime
+) -> tuple[SealedLink, IssuedLink]:
+    """Seal credentials under a fresh key: what the database keeps (ciphertext and the
+    key check) and the link for the requester's DM (the key only in its fragment)."""
+    link_id = new_link_id()
+    key = new_key()
+    box = seal(credentials_payload(credentials), key, aad=link_id.encode("ascii"))
+    url = f"{public_url.rstrip('/')}/credentials/{link_id}#{b64url(key)}"
+    return (
+        SealedLink(link_id, box, key_check(key), expires_at),
+        IssuedLink(link_id=link_id, url=url, expires_at=expires_at),
     )

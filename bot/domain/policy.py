@@ -1,4 +1,12 @@
-"""Who may decide a request, and when approvals add up to a decision."""
+"""Who may do what to a request: one authorization table (docs/architecture.md).
+
+Every listener and use case asks `authorize()`; nothing else decides permissions.
+A person's role toward a request is *requester* (they asked for it: that wins even
+when they also own the account, so nobody decides their own request), *owner* (owns
+the request's account) or *other*. Each action lists the roles that may take it and
+the states it may be taken in; every other cell is refused with a reason that can be
+shown to the person who clicked.
+"""
 
 from __future__ import annotations
 
@@ -6,69 +14,184 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.rules import PROFILE_GONE
+from bot.domain.states import Status
+
+
+class Role(StrEnum):
+    REQUESTER = "requester"
+    OWNER = "owner"
+    OTHER = "other"
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+    CANCEL = "cancel"
+    RETRY = "retry"
+    ROLL_BACK = "roll back"
+    REISSUE = "re-issue"
+    REVOKE = "revoke"
+    EXTEND = "extend"
+    VIEW = "view"
+
+
+class Refusal(StrEnum):
+    ROLE = "role"  # this person may never do this to this request
+    STATE = "state"  # not in the request's current state
+    PROFILE = "profile"  # the request's profile left the config: approve refused
+
+
+@dataclass(frozen=True)
+class Permission:
+    allowed: bool
+    reason: str = ""  # a sentence fragment for the person refused ("" when allowed)
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role]
+    states: frozenset[Status]
+    # Why each role that is not allowed is refused.
+    refusals: dict[Role, str]
+
+
+_ALL_STATES = frozenset(Status)
+_OWNER = frozenset({Role.OWNER})
+S = Status
+
+RULES: dict[Action, Rule] = {
+    Action.APPROVE: Rule(
+        _OWNER,
+        frozenset({S.PENDING}),
+        {
+            Role.REQUESTER: "you cannot approve your own request",
+            Role.OTHER: "only the account owners can approve",
+        },
+    ),
+    Action.DENY: Rule(
+        _OWNER,
+        frozenset({S.PENDING}),
+        {
+            Role.REQUESTER: "you cannot decide your own request (cancel it instead)",
+            Role.OTHER: "only the account owners can deny",
+        },
+    ),
+    Action.CANCEL: Rule(
+        frozenset({Role.REQUESTER}),
+        frozenset({S.PENDING}),
+        {
+            Role.OWNER: "only the requester can cancel a request",
+            Role.OTHER: "only the requester can cancel a request",
+        },
+    ),
+    Action.RETRY: Rule(
+        _OWNER,
+        frozenset({S.FAILED}),
+        {
+            Role.REQUESTER: "you cannot retry provisioning of your own request",
+            Role.OTHER: "only the account owners can retry or roll back provisioning",
+        },
+    ),
+    Action.ROLL_BACK: Rule(
+        _OWNER,
+        frozenset({S.FAILED, S.PROVISIONED}),
+        {
+            Role.REQUESTER: "you cannot roll back your own request",
+            Role.OTHER: "only the account owners can retry or roll back provisioning",
+        },
+    ),
+    Action.REISSUE: Rule(
+        _OWNER,
+        frozenset({S.PROVISIONED}),
+        {
+            Role.REQUESTER: "you cannot re-issue the credentials of your own request",
+            Role.OTHER: "only the AWS account owners can re-issue credentials",
+        },
+    ),
+    # Giving up one's own access is always fine; a stuck revoke may be resumed.
+    Action.REVOKE: Rule(
+        frozenset({Role.OWNER, Role.REQUESTER}),
+        frozenset({S.PROVISIONED, S.REVOKING}),
+        {Role.OTHER: "only the account owners can revoke access"},
+    ),
+    Action.EXTEND: Rule(
+        _OWNER,
+        frozenset({S.PROVISIONED}),
+        {
+            Role.REQUESTER: "you cannot extend your own access (ask with Request extension)",
+            Role.OTHER: "only the account owners can extend access",
+        },
+    ),
+    Action.VIEW: Rule(
+        frozenset({Role.OWNER, Role.REQUESTER}),
+        _ALL_STATES,
+        {Role.OTHER: "only the requester and the account owners can see this request"},
+    ),
+}
+
+
+RULES_UNKNOWN = (
+    "its rules were never recorded and its profile is no longer in the config: roll it back "
+    "and ask the requester to request access again"
+)
+
+
+def role_of(actor: str, requester_id: str, owners: Collection[str]) -> Role:
+    if actor == requester_id:
+        return Role.REQUESTER
+    return Role.OWNER if actor in owners else Role.OTHER
+
+
+def authorize(
+    action: Action,
+    role: Role,
+    status: Status,
+    *,
+    profile_available: bool = True,
+    rules_known: bool = True,
+) -> Permission:
+    """May `role` take `action` on a request in `status`? Role first, then state, then
+    the request's rules: approving needs its profile to still exist, and approving or
+    retrying needs its rules to be known (a row stored before rules were frozen whose
+    profile had already been removed has none)."""
+    rule = RULES[action]
+    if role not in rule.roles:
+        return Permission(False, rule.refusals[role], Refusal.ROLE)
+    if status not in rule.states:
+        allowed = " or ".join(sorted(s.value for s in rule.states))
+        return Permission(
+            False, f"it is {status.value}: only {allowed} requests can be", Refusal.STATE
+        )
+    if action is Action.APPROVE and not profile_available:
+        return Permission(False, PROFILE_GONE, Refusal.PROFILE)
+    if action is Action.RETRY and not rules_known:
+        return Permission(False, RULES_UNKNOWN, Refusal.PROFILE)
+    return Permission(True)
+
+
+# --- counting approvals -----------------------------------------------------------
+
 
 class Verdict(StrEnum):
-    NOT_OWNER = "not_owner"  # refused: only owners decide
-    SELF_APPROVAL = "self_approval"  # refused: nobody approves their own request
     DUPLICATE = "duplicate"  # this owner already approved; counts once
     RECORDED = "recorded"  # counted, more approvals needed
     APPROVED = "approved"  # this approval completes the request
 
 
 @dataclass(frozen=True)
-class ApprovalDecision:
+class ApprovalCount:
     verdict: Verdict
-    reason: str
     approvals: int  # distinct approvals after this click
     required: int
 
-    @property
-    def counts(self) -> bool:
-        """True when the click adds an approval."""
-        return self.verdict in (Verdict.RECORDED, Verdict.APPROVED)
 
-
-def decide_approval(
-    *,
-    actor: str,
-    requester: str,
-    owners: Collection[str],
-    existing_approvers: Collection[str],
-    required: int,
-) -> ApprovalDecision:
-    """Decide what an Approve click by `actor` means, given who approved before."""
+def count_approval(actor: str, existing_approvers: Collection[str], required: int) -> ApprovalCount:
+    """What an authorized owner's Approve adds, given who approved before."""
     approvers = set(existing_approvers)
-    if actor not in owners:
-        return ApprovalDecision(
-            Verdict.NOT_OWNER,
-            "only the account owners can approve",
-            len(approvers),
-            required,
-        )
-    if actor == requester:
-        return ApprovalDecision(
-            Verdict.SELF_APPROVAL,
-            "you cannot approve your own request",
-            len(approvers),
-            required,
-        )
     if actor in approvers:
-        return ApprovalDecision(
-            Verdict.DUPLICATE,
-            f"you already approved this request ({len(approvers)} of {required} approvals)",
-            len(approvers),
-            required,
-        )
+        return ApprovalCount(Verdict.DUPLICATE, len(approvers), required)
     count = len(approvers) + 1
-    if count >= required:
-        return ApprovalDecision(Verdict.APPROVED, "approved", count, required)
-    return ApprovalDecision(Verdict.RECORDED, f"{count} of {required} approvals", count, required)
-
-
-def may_decide(actor: str, requester: str, owners: Collection[str]) -> str | None:
-    """Why `actor` may not deny/retry/roll back a request, or None when they may."""
-    if actor not in owners:
-        return "only the account owners can approve"
-    if actor == requester:
-        return "you cannot decide your own request"
-    return None
+    verdict = Verdict.APPROVED if count >= required else Verdict.RECORDED
+    return ApprovalCount(verdict, count, required)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.settings import Reminders
+from bot.domain.config import Reminders
 
 # From the fourth reminder on, owners who have not decided are also DMed.
 ESCALATE_AFTER = 3

@@ -1,10 +1,12 @@
-"""A read-only snapshot of a request, handed from services to the Notifier and builders."""
+"""A read-only snapshot of a request, handed from the store to services, the Notifier
+and the Block Kit builders. No session-bound object ever leaves a transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from bot.domain.config import DEFAULT_ACCOUNT
 from bot.domain.states import Status
 
 
@@ -20,9 +22,19 @@ class RequestView:
     status: Status
     created_at: datetime
     approvers: tuple[str, ...] = ()
+    # The frozen rules (bot/domain/rules.py). `approvals_required` is the frozen value
+    # until a service applies the current config (rules.under_current_config).
     approvals_required: int = 1
     groups: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()
+    account: str = DEFAULT_ACCOUNT
+    permissions_boundary: str = ""
+    max_duration: timedelta | None = None
+    # False for a request stored before rules were frozen whose profile had already
+    # left the config: nothing is known of its rules, so it can never be approved.
+    rules_frozen: bool = True
+    # Set by services from the current config: False once the profile was removed.
+    profile_available: bool = True
     decided_at: datetime | None = None
     decided_by: str | None = None
     deny_reason: str | None = None
@@ -32,6 +44,7 @@ class RequestView:
     approval_ts: str | None = None
     requester_dm_channel: str | None = None
     requester_dm_ts: str | None = None
+    provisioned_at: datetime | None = None
 
 
 @dataclass(frozen=True)

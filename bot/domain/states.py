@@ -1,4 +1,4 @@
-"""The request state machine of DESIGN.md, as data."""
+"""The request state machine (docs/architecture.md, "Request states"), as data."""
 
 from __future__ import annotations
 
@@ -16,16 +16,19 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     FAILED = "failed"
+    REVOKING = "revoking"
     REVOKED = "revoked"
 
 
-# Every legal move. `failed -> revoked` is a rollback of a half-provisioned user.
+# Every legal move. `failed -> revoked` is a rollback of a half-provisioned user;
+# `provisioned -> revoking -> revoked` is taking access back (resumable while revoking).
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.EXPIRED}),
     Status.APPROVED: frozenset({Status.PROVISIONING}),
     Status.PROVISIONING: frozenset({Status.PROVISIONED, Status.FAILED}),
     Status.FAILED: frozenset({Status.PROVISIONING, Status.REVOKED}),
-    Status.PROVISIONED: frozenset({Status.REVOKED}),
+    Status.PROVISIONED: frozenset({Status.REVOKING, Status.REVOKED}),
+    Status.REVOKING: frozenset({Status.REVOKED}),
     Status.DENIED: frozenset(),
     Status.CANCELLED: frozenset(),
     Status.EXPIRED: frozenset(),

@@ -16,6 +16,8 @@ LEGAL = {
     (Status.FAILED, Status.PROVISIONING),
     (Status.FAILED, Status.REVOKED),
     (Status.PROVISIONED, Status.REVOKED),
+    (Status.PROVISIONED, Status.REVOKING),
+    (Status.REVOKING, Status.REVOKED),
 }
 ALL_PAIRS = list(itertools.product(Status, Status))
 
