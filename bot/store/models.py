@@ -77,12 +77,28 @@ class AccessRequest(Base):
     # Reminder sweep bookkeeping; claimed with a conditional update.
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_count: Mapped[int] = mapped_column(Integer, default=0)
-    # Provisioning: the worker's lease, attempts, and the last AWS error shown to owners.
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Provisioning: attempts, and the last AWS error shown to owners.
     provision_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     # Public identifier of the key handed out (never the secret) so re-issue can delete it.
     access_key_id: Mapped[str | None] = mapped_column(String(32))
+    provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # One lock per kind of work (docs/architecture.md, "Locks"), each the expiry of the
+    # holder's claim: the provisioning worker's lease, an owner's roll back, an owner's
+    # re-issue. Taking one needs all three free, so no two kinds of work overlap.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rollback_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reissue_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The rules frozen at submit (docs/architecture.md, "Frozen rules"). All NULL, and
+    # rules_frozen_at NULL, on a row stored before rules were frozen until it is given
+    # its rules at start-up.
+    account: Mapped[str | None] = mapped_column(String(64))
+    groups: Mapped[list[str] | None] = mapped_column(JSON)
+    policies: Mapped[list[str] | None] = mapped_column(JSON)
+    permissions_boundary: Mapped[str | None] = mapped_column(String(2048))
+    max_duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    approvals_required: Mapped[int | None] = mapped_column(Integer)
+    rules_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # Reminder/expiry sweeps and listings: WHERE status = ? ORDER BY created_at.
@@ -91,6 +107,9 @@ class AccessRequest(Base):
         Index("ix_access_requests_requester_id_status", "requester_id", "status"),
         # Recovery sweep: provisioning rows whose lease ran out.
         Index("ix_access_requests_status_lease_expires_at", "status", "lease_expires_at"),
+        # Start-up: rows stored before rules were frozen (none, once frozen), without
+        # reading the whole history on every start.
+        Index("ix_access_requests_rules_frozen_at", "rules_frozen_at"),
     )
 
 

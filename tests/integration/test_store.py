@@ -1,44 +1,44 @@
-"""Repository compare-and-set and schema checks, on SQLite and PostgreSQL."""
+"""The schema, and the RequestStore (bot/store/requests.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
-from bot.domain.errors import InvalidTransition
+from bot.domain.errors import RequestNotFound
+from bot.domain.policy import Verdict
+from bot.domain.requests import MessageRef
 from bot.domain.states import Status
-from bot.store.db import make_engine, make_sessionmaker, pending_migrations, upgrade
-from bot.store.models import AccessRequest, Base
-from bot.store.repository import Repository
+from bot.domain.storage import AlreadyRequested, NameClaimed
+from bot.store import build_stores
+from bot.store.db import make_engine, pending_migrations, upgrade
+from bot.store.models import AccessRequest, Approval, AuditEvent, Base
 from tests.support.processes import bot_env
-
-NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-def new_request(sessions, requester: str = "U0REQ", profile: str = "developer") -> int:
-    with sessions.begin() as session:
-        request = Repository(session).add_request(
-            requester_id=requester,
-            profile=profile,
-            iam_user_name="alice",
-            console=True,
-            programmatic=True,
-            reason="deploys",
-            now=NOW,
-        )
-        return request.id
+from tests.support.stores import NOW, OWNERS, RULES, new_request, race, submitted
 
 
-def status_of(sessions, request_id: int) -> str:
+@pytest.fixture
+def stores(sessions):  # noqa: ANN001, ANN201
+    return build_stores(sessions)
+
+
+def kinds(stores, request_id: int) -> list[str]:  # noqa: ANN001
+    return [e.kind for e in stores.requests.audit_of(request_id)]
+
+
+def row_count(sessions, model) -> int:  # noqa: ANN001
     with sessions() as session:
-        return Repository(session).get(request_id).status
+        return session.scalar(select(func.count()).select_from(model))
+
+
+# --- schema --------------------------------------------------------------------------
 
 
 def test_migrated_schema_matches_models(engine) -> None:
@@ -60,134 +60,261 @@ def test_upgrade_is_idempotent(engine) -> None:
     }
 
 
-def test_datetimes_come_back_as_utc(sessions) -> None:
-    request_id = new_request(sessions)
-    with sessions() as session:
-        created = Repository(session).get(request_id).created_at
-    assert created == NOW
-    assert created.tzinfo is not None
+def test_naive_datetimes_are_refused(stores) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        stores.requests.submit(new_request(), datetime(2026, 1, 1))  # noqa: DTZ001
 
 
-def test_naive_datetimes_are_refused(sessions) -> None:
-    with pytest.raises(Exception, match="naive datetime"), sessions.begin() as session:
-        Repository(session).add_request(
-            requester_id="U",
-            profile="p",
-            iam_user_name="n",
-            console=True,
-            programmatic=False,
-            reason="",
-            now=datetime(2026, 1, 1),
-        )
+# --- submit --------------------------------------------------------------------------
 
 
-def test_transition_is_compare_and_set(sessions) -> None:
-    request_id = new_request(sessions)
-    with sessions.begin() as session:
-        repo = Repository(session)
-        assert repo.transition(
-            request_id, Status.PENDING, Status.APPROVED, now=NOW, decided_by="U1"
-        )
-        # A second identical move finds the row no longer pending.
-        assert not repo.transition(request_id, Status.PENDING, Status.DENIED, now=NOW)
-    assert status_of(sessions, request_id) == "approved"
+def test_submit_stores_the_frozen_rules(stores) -> None:
+    view = submitted(stores)
+    assert view == stores.requests.get(view.id)
+    assert view.status is Status.PENDING and view.created_at == NOW
+    assert view.created_at.tzinfo is not None  # UTC back, even from SQLite
+    assert view.rules_frozen
+    assert (view.account, view.groups, view.policies) == (
+        "prod-account",
+        ("admins", "auditors"),
+        ("arn:aws:iam::aws:policy/ReadOnlyAccess",),
+    )
+    assert view.permissions_boundary == RULES.permissions_boundary
+    assert view.max_duration == timedelta(hours=8)
+    assert view.approvals_required == 2
+    assert (view.console, view.programmatic) == (True, False)
+    [event] = stores.requests.audit_of(view.id)
+    assert (event.actor, event.kind) == ("U0ALICE", "requested")
+    assert event.detail == {
+        "profile": "admin",
+        "iam_user_name": "alice",
+        "console": True,
+        "programmatic": False,
+        "account": "prod-account",
+        "groups": ["admins", "auditors"],
+        "policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "permissions_boundary": RULES.permissions_boundary,
+        "max_duration_seconds": 8 * 3600,
+        "approvals_required": 2,
+    }
 
 
-def test_transition_rejects_illegal_moves_without_touching_the_row(sessions) -> None:
-    request_id = new_request(sessions)
-    with pytest.raises(InvalidTransition), sessions.begin() as session:
-        Repository(session).transition(request_id, Status.PENDING, Status.PROVISIONED, now=NOW)
-    assert status_of(sessions, request_id) == "pending"
+def test_a_second_open_request_for_the_profile_is_refused(stores, sessions) -> None:
+    first = submitted(stores)
+    with pytest.raises(AlreadyRequested) as refused:
+        submitted(stores, iam_user_name="alice2")
+    assert (refused.value.request_id, refused.value.status) == (first.id, Status.PENDING)
+    submitted(stores, profile="developer", iam_user_name="alice3")  # another profile is fine
+    stores.requests.cancel(first.id, "U0ALICE", NOW)
+    submitted(stores, iam_user_name="alice4")  # and so is the same, once decided
+    assert row_count(sessions, AccessRequest) == 3
 
 
-def test_set_fields_refuses_status(sessions) -> None:
-    request_id = new_request(sessions)
-    with pytest.raises(ValueError), sessions.begin() as session:
-        Repository(session).set_fields(request_id, status="approved")
+def test_another_requesters_open_request_claims_the_iam_name(stores, sessions) -> None:
+    first = submitted(stores, iam_user_name="Alice")
+    with pytest.raises(NameClaimed) as refused:
+        submitted(stores, requester_id="U0BOB", iam_user_name="alice")  # IAM ignores case
+    assert refused.value.request_id == first.id
+    assert row_count(sessions, AccessRequest) == 1
+    assert row_count(sessions, AuditEvent) == 1
 
 
-def test_duplicate_approval_counts_once(sessions) -> None:
-    request_id = new_request(sessions)
-    with sessions.begin() as session:
-        repo = Repository(session)
-        assert repo.add_approval(request_id, "U_A", now=NOW)
-        assert not repo.add_approval(request_id, "U_A", now=NOW)
-        assert repo.add_approval(request_id, "U_B", now=NOW)
-        assert repo.approvers(request_id) == ["U_A", "U_B"]
-
-
-def test_open_request_lookup_and_listing(sessions) -> None:
-    first = new_request(sessions, "U1", "developer")
-    new_request(sessions, "U2", "developer")
-    with sessions.begin() as session:
-        repo = Repository(session)
-        assert repo.open_request_for("U1", "developer").id == first
-        assert repo.open_request_for("U1", "admin") is None
-        repo.transition(first, Status.PENDING, Status.DENIED, now=NOW)
-        assert repo.open_request_for("U1", "developer") is None
-        assert [r.requester_id for r in repo.list_requests(statuses=[Status.PENDING])] == ["U2"]
-        assert repo.count_by_status() == {"denied": 1, "pending": 1}
-
-
-def test_audit_events_are_appended(sessions) -> None:
-    request_id = new_request(sessions)
-    with sessions.begin() as session:
-        repo = Repository(session)
-        repo.record(request_id, actor="U1", kind="submitted", now=NOW, profile="developer")
-        repo.record(request_id, actor="U2", kind="approved", now=NOW)
-    with sessions() as session:
-        events = Repository(session).events(request_id)
-    assert [(e.actor, e.kind, e.detail) for e in events] == [
-        ("U1", "submitted", {"profile": "developer"}),
-        ("U2", "approved", {}),
-    ]
-
-
-def race_once(sessions, contenders: int = 8) -> tuple[int, list[str]]:
-    """Threads on separate connections race pending -> approved/denied at one request."""
-    request_id = new_request(sessions)
-    barrier = threading.Barrier(contenders)
-    wins: list[str] = []
-    errors: list[BaseException] = []
-
-    def race(target: Status, actor: str) -> None:
+def test_concurrent_submits_store_one(stores, sessions) -> None:
+    def attempt(i: int) -> str:
         try:
-            barrier.wait()
-            with sessions.begin() as session:
-                if Repository(session).transition(
-                    request_id, Status.PENDING, target, now=NOW, decided_by=actor
-                ):
-                    wins.append(actor)
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
+            submitted(stores, requester_id=f"U{i}", iam_user_name="same-name")
+        except NameClaimed:
+            return "claimed"
+        return "stored"
 
-    threads = [
-        threading.Thread(target=race, args=(Status.APPROVED if i % 2 else Status.DENIED, f"U{i}"))
-        for i in range(contenders)
+    assert sorted(race(6, attempt)) == ["claimed"] * 5 + ["stored"]
+    assert row_count(sessions, AccessRequest) == 1
+
+
+def test_message_refs_are_kept(stores) -> None:
+    view = submitted(stores)
+    stores.requests.set_approval_message(view.id, MessageRef("C0APPROVALS", "1.1"))
+    stores.requests.set_requester_dm(view.id, MessageRef("D0ALICE", "2.2"))
+    after = stores.requests.get(view.id)
+    assert (after.approval_channel, after.approval_ts) == ("C0APPROVALS", "1.1")
+    assert (after.requester_dm_channel, after.requester_dm_ts) == ("D0ALICE", "2.2")
+
+
+# --- approve -------------------------------------------------------------------------
+
+
+def test_approvals_count_up_to_the_required_number(stores) -> None:
+    view = submitted(stores)
+    first = stores.requests.approve(view.id, OWNERS[0], 2, NOW)
+    assert first.count.verdict is Verdict.RECORDED and first.count.approvals == 1
+    assert first.request.status is Status.PENDING
+    assert first.request.approvers == (OWNERS[0],)
+    second = stores.requests.approve(view.id, OWNERS[1], 2, NOW + timedelta(minutes=1))
+    assert second.count.verdict is Verdict.APPROVED and second.count.approvals == 2
+    assert second.request.status is Status.APPROVED
+    assert second.request.approvers == OWNERS[:2]
+    assert (second.request.decided_by, second.request.decided_at) == (
+        OWNERS[1],
+        NOW + timedelta(minutes=1),
+    )
+    events = stores.requests.audit_of(view.id)
+    assert [(e.kind, e.detail) for e in events[1:]] == [
+        ("approval", {"approvals": 1, "required": 2}),
+        ("approval", {"approvals": 2, "required": 2}),
+        ("approved", {}),
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return request_id, wins
 
 
-def test_concurrent_transitions_exactly_one_wins(db_url: str) -> None:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    try:
-        for _ in range(5):
-            request_id, wins = race_once(sessions)
-            assert len(wins) == 1
-            with sessions() as session:
-                row = session.get(AccessRequest, request_id)
-            assert row.decided_by == wins[0]
-            expected = Status.APPROVED if int(wins[0][1:]) % 2 else Status.DENIED
-            assert row.status == expected.value
-    finally:
-        engine.dispose()
+def test_a_duplicate_approval_writes_nothing(stores, sessions) -> None:
+    view = submitted(stores)
+    stores.requests.approve(view.id, OWNERS[0], 2, NOW)
+    with sessions() as session:
+        before = session.get(AccessRequest, view.id).updated_at
+    again = stores.requests.approve(view.id, OWNERS[0], 2, NOW + timedelta(hours=1))
+    assert again.count.verdict is Verdict.DUPLICATE and again.count.approvals == 1
+    assert again.request.status is Status.PENDING
+    with sessions() as session:
+        assert session.get(AccessRequest, view.id).updated_at == before
+    assert row_count(sessions, Approval) == 1
+    assert kinds(stores, view.id) == ["requested", "approval"]
+
+
+def test_approving_a_decided_request_counts_nothing(stores, sessions) -> None:
+    view = submitted(stores)
+    stores.requests.deny(view.id, OWNERS[1], "no", NOW)
+    result = stores.requests.approve(view.id, OWNERS[0], 1, NOW)
+    assert result.count is None
+    assert result.request.status is Status.DENIED
+    assert row_count(sessions, Approval) == 0
+
+
+def test_approving_a_missing_request_raises(stores) -> None:
+    with pytest.raises(RequestNotFound):
+        stores.requests.approve(404, OWNERS[0], 1, NOW)
+
+
+def test_concurrent_approvals_make_one_transition(stores) -> None:
+    """Three owners click at once on a request that needs two: exactly one click
+    approves it, one is recorded before it, and the third finds it decided."""
+    for round_ in range(3):
+        view = submitted(stores, requester_id=f"U{round_}", iam_user_name=f"user{round_}")
+        request_id = view.id
+        results = race(3, lambda i, rid=request_id: stores.requests.approve(rid, OWNERS[i], 2, NOW))
+        verdicts = sorted(r.count.verdict.value if r.count else "decided" for r in results)
+        assert verdicts == ["approved", "decided", "recorded"]
+        after = stores.requests.get(view.id)
+        assert after.status is Status.APPROVED and len(after.approvers) == 2
+        assert [e.kind for e in stores.requests.audit_of(view.id)].count("approved") == 1
+
+
+def test_the_same_owner_clicking_twice_at_once_counts_once(stores, sessions) -> None:
+    view = submitted(stores)
+    results = race(4, lambda _: stores.requests.approve(view.id, OWNERS[0], 2, NOW))
+    verdicts = sorted(r.count.verdict.value for r in results)
+    assert verdicts == ["duplicate"] * 3 + ["recorded"]
+    assert row_count(sessions, Approval) == 1
+
+
+# --- deny, cancel, expire --------------------------------------------------------------
+
+
+def test_deny_is_compare_and_set(stores) -> None:
+    view = submitted(stores)
+    denied = stores.requests.deny(view.id, OWNERS[0], "not now", NOW)
+    assert (denied.status, denied.deny_reason, denied.decided_by) == (
+        Status.DENIED,
+        "not now",
+        OWNERS[0],
+    )
+    assert stores.requests.deny(view.id, OWNERS[1], "again", NOW) is None
+    assert stores.requests.cancel(view.id, "U0ALICE", NOW) is None
+    assert stores.requests.deny(404, OWNERS[1], "", NOW) is None
+    events = stores.requests.audit_of(view.id)
+    assert [(e.kind, e.detail) for e in events] == [
+        ("requested", events[0].detail),
+        ("denied", {"reason": "not now"}),
+    ]
+
+
+def test_an_empty_deny_reason_is_stored_as_none(stores) -> None:
+    view = submitted(stores)
+    assert stores.requests.deny(view.id, OWNERS[0], "", NOW).deny_reason is None
+
+
+def test_cancel(stores) -> None:
+    view = submitted(stores)
+    cancelled = stores.requests.cancel(view.id, "U0ALICE", NOW)
+    assert (cancelled.status, cancelled.decided_by) == (Status.CANCELLED, "U0ALICE")
+    assert stores.requests.audit_of(view.id)[-1].kind == "cancelled"
+
+
+def test_expire_audits_how_long_it_waited(stores) -> None:
+    view = submitted(stores)
+    later = NOW + timedelta(days=7)
+    expired = stores.requests.expire(view.id, later, expire_after="7d")
+    assert (expired.status, expired.decided_at) == (Status.EXPIRED, later)
+    assert stores.requests.expire(view.id, later) is None
+    event = stores.requests.audit_of(view.id)[-1]
+    assert (event.actor, event.kind) == ("scheduler", "expired")
+    assert event.detail == {"pending_for_seconds": 7 * 86400, "expire_after": "7d"}
+
+
+# --- reads and the audit log -------------------------------------------------------------
+
+
+def test_listing_and_counts(stores) -> None:
+    first = submitted(stores, requester_id="U1", iam_user_name="one")
+    second = submitted(stores, requester_id="U2", iam_user_name="two", now=NOW + timedelta(1))
+    stores.requests.approve(second.id, OWNERS[0], 2, NOW)
+    stores.requests.deny(first.id, OWNERS[0], "", NOW)
+    assert [v.id for v in stores.requests.list()] == [second.id, first.id]
+    assert [v.id for v in stores.requests.list(newest_first=False)] == [first.id, second.id]
+    pending = stores.requests.list(statuses=[Status.PENDING])
+    assert [(v.id, v.approvers) for v in pending] == [(second.id, (OWNERS[0],))]
+    assert [v.id for v in stores.requests.list(requester_id="U1")] == [first.id]
+    assert [v.id for v in stores.requests.list(limit=1)] == [second.id]
+    assert stores.requests.count_by_status() == {"denied": 1, "pending": 1}
+
+
+def test_record_appends_to_the_audit_log(stores) -> None:
+    view = submitted(stores)
+    stores.requests.record(view.id, actor="scheduler", kind="reminded", now=NOW, number=1)
+    stores.requests.record(None, actor="scheduler", kind="pending_summary", now=NOW, pending=1)
+    [_, reminded] = stores.requests.audit_of(view.id)
+    assert (reminded.request_id, reminded.actor, reminded.kind, reminded.detail) == (
+        view.id,
+        "scheduler",
+        "reminded",
+        {"number": 1},
+    )
+    assert reminded.created_at == NOW
+
+
+# --- freezing rows stored before rules were frozen ---------------------------------------
+
+
+def test_freeze_gives_an_unfrozen_row_its_rules_once(stores, sessions) -> None:
+    view = submitted(stores)
+    with sessions.begin() as session:  # as revision 0001 stored it
+        row = session.get(AccessRequest, view.id)
+        for column in ("account", "groups", "policies", "permissions_boundary"):
+            setattr(row, column, None)
+        row.max_duration_seconds = row.approvals_required = row.rules_frozen_at = None
+    [legacy] = stores.requests.unfrozen()
+    assert not legacy.rules_frozen
+    assert (legacy.approvals_required, legacy.groups, legacy.account) == (1, (), "default")
+
+    rules = replace(RULES, max_duration=None, approvals_required=3)
+    assert stores.requests.freeze(view.id, rules, NOW)
+    assert not stores.requests.freeze(view.id, RULES, NOW)  # once
+    assert stores.requests.unfrozen() == []
+    frozen = stores.requests.get(view.id)
+    assert frozen.rules_frozen and frozen.approvals_required == 3
+    assert frozen.max_duration is None and frozen.groups == RULES.groups
+    assert kinds(stores, view.id) == ["requested", "rules_frozen"]
+
+
+# --- processes ---------------------------------------------------------------------------
 
 
 def test_replicas_migrating_at_once_all_succeed(db_url: str, tmp_path) -> None:  # noqa: ANN001

@@ -1,0 +1,351 @@
+"""The ProvisioningStore port (bot/domain/storage.py): the provisioning lease and the
+locks of owners' roll back and re-issue, each in its own column.
+
+Taking any lock needs the expected status and all three lock columns free (empty or run
+out), checked in the UPDATE itself, so no two kinds of work ever hold a request at once
+and a refusal can name the work that does. A lease's token is the lock's expiry as
+stored: finishing requires the column to still hold it, so a worker whose lock ran out
+and was taken over cannot finish (or release) what is no longer its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+
+from bot.domain.credentials import SealedLink
+from bot.domain.requests import RequestView
+from bot.domain.states import Status
+from bot.domain.storage import Lease, LockKind, LockRefusal
+from bot.store.links import store_link, void_unopened_links
+from bot.store.models import AccessRequest
+from bot.store.rows import (
+    BOT_ACTOR,
+    LOCK_COLUMNS,
+    all_locks_free,
+    audit,
+    cas,
+    holding,
+    live_lock,
+    load,
+    load_view,
+    move,
+    view_of,
+)
+
+_ROLLBACK = LOCK_COLUMNS[LockKind.ROLLBACK]
+_REISSUE = LOCK_COLUMNS[LockKind.REISSUE]
+
+
+class SqlProvisioningStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # --- the provisioning lease ------------------------------------------------------
+
+    def claim_provisioning(
+        self,
+        request_id: int,
+        *,
+        sources: Sequence[Status],
+        actor: str,
+        now: datetime,
+        until: datetime,
+    ) -> Lease | LockRefusal:
+        with self.sessions.begin() as session:
+            for source in sources:
+                if move(
+                    session,
+                    request_id,
+                    source,
+                    Status.PROVISIONING,
+                    all_locks_free(now),
+                    now=now,
+                    lease_expires_at=until,
+                    provision_attempts=AccessRequest.provision_attempts + 1,
+                ):
+                    audit(
+                        session,
+                        request_id,
+                        actor=actor,
+                        kind="provisioning_started",
+                        now=now,
+                        previous=source.value,
+                    )
+                    return Lease(load_view(session, request_id), until, source)
+            return _refusal(session, request_id, now)
+
+    def resume_provisioning(
+        self, request_id: int, *, now: datetime, until: datetime
+    ) -> Lease | None:
+        with self.sessions.begin() as session:
+            if not cas(
+                session,
+                request_id,
+                AccessRequest.status == Status.PROVISIONING.value,
+                all_locks_free(now),
+                updated_at=now,
+                lease_expires_at=until,
+                provision_attempts=AccessRequest.provision_attempts + 1,
+            ):
+                return None
+            audit(session, request_id, actor=BOT_ACTOR, kind="provisioning_resumed", now=now)
+            return Lease(load_view(session, request_id), until, Status.PROVISIONING)
+
+    def stale_provisioning(self, now: datetime) -> list[int]:
+        """Provisioning rows whose lease ran out (walks the (status, lease) index)."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(AccessRequest.id)
+                    .where(
+                        AccessRequest.status == Status.PROVISIONING.value,
+                        AccessRequest.lease_expires_at <= now,
+                    )
+                    .order_by(AccessRequest.id)
+                )
+            )
+
+    def unclaimed_approved(self, approved_before: datetime) -> list[int]:
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(AccessRequest.id)
+                    .where(
+                        AccessRequest.status == Status.APPROVED.value,
+                        AccessRequest.updated_at <= approved_before,
+                    )
+                    .order_by(AccessRequest.id)
+                )
+            )
+
+    def finish_provisioning(
+        self,
+        lease: Lease,
+        link: SealedLink,
+        *,
+        access_key_id: str | None,
+        console: bool,
+        now: datetime,
+    ) -> RequestView | None:
+        request_id = lease.request.id
+        with self.sessions.begin() as session:
+            if not move(
+                session,
+                request_id,
+                Status.PROVISIONING,
+                Status.PROVISIONED,
+                holding(LockKind.PROVISIONING, lease.token),
+                now=now,
+                lease_expires_at=None,
+                last_error=None,
+                access_key_id=access_key_id,
+                provisioned_at=now,
+            ):
+                return None
+            store_link(session, request_id, link, now)
+            view = load_view(session, request_id)
+            audit(
+                session,
+                request_id,
+                actor=BOT_ACTOR,
+                kind="provisioned",
+                now=now,
+                iam_user=view.iam_user_name,
+                console=console,
+                access_key_id=access_key_id,
+                link_id=link.link_id,
+            )
+            return view
+
+    def fail_provisioning(
+        self,
+        lease: Lease,
+        *,
+        code: str,
+        message: str,
+        step: str,
+        permanent: bool,
+        now: datetime,
+    ) -> RequestView | None:
+        request_id = lease.request.id
+        with self.sessions.begin() as session:
+            if not move(
+                session,
+                request_id,
+                Status.PROVISIONING,
+                Status.FAILED,
+                holding(LockKind.PROVISIONING, lease.token),
+                now=now,
+                lease_expires_at=None,
+                last_error=_error_text(code, message),
+            ):
+                return None
+            audit(
+                session,
+                request_id,
+                actor=BOT_ACTOR,
+                kind="provisioning_failed",
+                now=now,
+                code=code,
+                message=message,
+                step=step,
+                permanent=permanent,
+            )
+            return load_view(session, request_id)
+
+    # --- roll back -------------------------------------------------------------------
+
+    def lock_for_rollback(
+        self, request_id: int, *, now: datetime, until: datetime
+    ) -> Lease | LockRefusal:
+        return self._lock(request_id, (Status.FAILED, Status.PROVISIONED), _ROLLBACK, now, until)
+
+    def finish_rollback(self, lease: Lease, *, actor: str, now: datetime) -> RequestView | None:
+        request_id = lease.request.id
+        with self.sessions.begin() as session:
+            if not move(
+                session,
+                request_id,
+                lease.source,
+                Status.REVOKED,
+                holding(LockKind.ROLLBACK, lease.token),
+                now=now,
+                rollback_lock_until=None,
+            ):
+                return None
+            # The user is gone: an unopened link would hand out dead credentials.
+            voided = void_unopened_links(session, request_id, now)
+            audit(
+                session,
+                request_id,
+                actor=actor,
+                kind="rolled_back",
+                now=now,
+                iam_user=lease.request.iam_user_name,
+                previous=lease.source.value,
+                voided_links=voided,
+            )
+            return load_view(session, request_id)
+
+    def rollback_failed(
+        self, lease: Lease, *, actor: str, code: str, message: str, now: datetime
+    ) -> RequestView:
+        request_id = lease.request.id
+        with self.sessions.begin() as session:
+            # AWS's error is the owners' to see while the lock is ours; the audit log
+            # keeps it either way.
+            cas(
+                session,
+                request_id,
+                holding(LockKind.ROLLBACK, lease.token),
+                rollback_lock_until=None,
+                last_error=_error_text(code, message),
+            )
+            audit(
+                session,
+                request_id,
+                actor=actor,
+                kind="rollback_failed",
+                now=now,
+                code=code,
+                message=message,
+            )
+            return load_view(session, request_id)
+
+    # --- re-issue --------------------------------------------------------------------
+
+    def lock_for_reissue(
+        self, request_id: int, *, now: datetime, until: datetime
+    ) -> Lease | LockRefusal:
+        return self._lock(request_id, (Status.PROVISIONED,), _REISSUE, now, until)
+
+    def finish_reissue(
+        self,
+        lease: Lease,
+        link: SealedLink,
+        *,
+        access_key_id: str | None,
+        actor: str,
+        now: datetime,
+    ) -> RequestView | None:
+        request_id = lease.request.id
+        held = holding(LockKind.REISSUE, lease.token)
+        with self.sessions.begin() as session:
+            if not cas(
+                session,
+                request_id,
+                AccessRequest.status == Status.PROVISIONED.value,
+                held,
+                reissue_lock_until=None,
+                access_key_id=access_key_id,
+                updated_at=now,
+            ):
+                # Revoked (or rolled back) while AWS rotated: release our lock, store nothing.
+                cas(session, request_id, held, reissue_lock_until=None)
+                return None
+            voided = void_unopened_links(session, request_id, now)
+            store_link(session, request_id, link, now)
+            audit(
+                session,
+                request_id,
+                actor=actor,
+                kind="credentials_reissued",
+                now=now,
+                access_key_id=access_key_id,
+                voided_links=voided,
+            )
+            return load_view(session, request_id)
+
+    def reissue_failed(self, lease: Lease, *, actor: str, error: str, now: datetime) -> None:
+        request_id = lease.request.id
+        with self.sessions.begin() as session:
+            cas(
+                session, request_id, holding(LockKind.REISSUE, lease.token), reissue_lock_until=None
+            )
+            audit(
+                session,
+                request_id,
+                actor=actor,
+                kind="credentials_reissue_failed",
+                now=now,
+                error=error,
+            )
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _lock(
+        self,
+        request_id: int,
+        sources: tuple[Status, ...],
+        column: InstrumentedAttribute[datetime | None],
+        now: datetime,
+        until: datetime,
+    ) -> Lease | LockRefusal:
+        """Hold a request in one of `sources` (its status unchanged) with `column`."""
+        with self.sessions.begin() as session:
+            for source in sources:
+                if cas(
+                    session,
+                    request_id,
+                    AccessRequest.status == source.value,
+                    all_locks_free(now),
+                    updated_at=now,
+                    **{column.key: until},
+                ):
+                    return Lease(load_view(session, request_id), until, source)
+            return _refusal(session, request_id, now)
+
+
+def _refusal(session: Session, request_id: int, now: datetime) -> LockRefusal:
+    row = load(session, request_id)
+    if row is None:
+        return LockRefusal(None)
+    return LockRefusal(view_of(session, row), live_lock(row, now))
+
+
+def _error_text(code: str, message: str) -> str:
+    return f"{code}: {message}" if code else message
