@@ -10,8 +10,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.ports import Clock, IamDirectory, Notifier, Provisioner, SystemClock
-from bot.services.vault import CredentialLinks, CredentialVault
+from bot.services.vault import CredentialLinks
 from bot.settings import Settings
+from bot.slack.client import build_web_client
+from bot.store import Stores, build_stores
 from bot.store.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from bot.scheduler import SweepJob
     from bot.services import Services
-    from bot.services.provision import ProvisioningWorker
+    from bot.services.worker import ProvisioningWorker
     from bot.slack.after_ack import AfterAck
 
 
@@ -28,6 +30,7 @@ class Container:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    stores: Stores
     clock: Clock
 
     def close(self) -> None:
@@ -36,37 +39,17 @@ class Container:
 
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
     return Container(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
+        stores=build_stores(sessions),
         clock=clock or SystemClock(),
     )
 
 
 # --- Slack request and approval flow (flows 1-2) -----------------------------------
-
-
-def build_web_client(settings: Settings) -> WebClient:
-    """The bot's Slack Web API client: SLACK_API_URL when set; rate limits (Retry-After)
-    and connection errors are retried by slack_sdk before a call is given up."""
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import (
-        ConnectionErrorRetryHandler,
-        RateLimitErrorRetryHandler,
-    )
-
-    kwargs: dict[str, Any] = {
-        "token": settings.slack_bot_token,
-        "timeout": 10,
-        "retry_handlers": [
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-        ],
-    }
-    if settings.slack_api_url:
-        kwargs["base_url"] = settings.slack_api_url
-    return WebClient(**kwargs)
 
 
 def build_iam_directory(iam: Any = None) -> IamDirectory:
@@ -98,16 +81,14 @@ def build_services(
     config = container.settings.bot
     notifier = notifier or SlackNotifier(client, config)
     decisions_kwargs = {"on_approved": on_approved} if on_approved is not None else {}
+    requests = container.stores.requests
     return Services(
         config=config,
         clock=container.clock,
-        sessions=container.sessions,
         notifier=notifier,
-        submit=SubmitRequest(container.sessions, config, container.clock, directory, notifier),
-        decisions=Decisions(
-            container.sessions, config, container.clock, notifier, **decisions_kwargs
-        ),
-        queries=RequestQueries(container.sessions, config),
+        submit=SubmitRequest(requests, config, container.clock, directory, notifier),
+        decisions=Decisions(requests, config, container.clock, notifier, **decisions_kwargs),
+        queries=RequestQueries(requests, config),
         provisioning_worker=provisioning_worker,
         credential_links=credential_links,
     )
@@ -150,8 +131,10 @@ def build_runtime(
     from bot.aws.clients import build_provisioner, iam_client
     from bot.scheduler import RECOVERY_EVERY, lifecycle_jobs
     from bot.services.expire import ExpirySweep
-    from bot.services.provision import ProvisioningService, ProvisioningWorker
+    from bot.services.freeze import freeze_legacy_requests
+    from bot.services.provision import ProvisioningService
     from bot.services.remind import ReminderSweep
+    from bot.services.worker import ProvisioningWorker
     from bot.slack.after_ack import AfterAck
     from bot.slack.notifier import SlackNotifier
 
@@ -169,23 +152,26 @@ def build_runtime(
         provisioner = build_provisioner(config.aws, aws_session or boto3.Session())
     if directory is None:
         directory = build_iam_directory(iam_client(aws_session))
-    vault = CredentialVault(config, settings.public_url)
+    stores = container.stores
     links = CredentialLinks(
-        container.sessions,
-        vault,
+        stores.links,
+        stores.requests,
+        stores.provisioning,
         notifier,
         config,
+        public_url=settings.public_url,
         provisioner=provisioner,
         clock=container.clock,
     )
     worker = ProvisioningWorker(
         ProvisioningService(
-            container.sessions,
+            stores.provisioning,
+            stores.requests,
             provisioner,
-            vault,
             notifier,
             container.clock,
             config,
+            public_url=settings.public_url,
             lease=config.provisioning.lease,
         )
     )
@@ -200,11 +186,13 @@ def build_runtime(
     )
     jobs = lifecycle_jobs(
         config.reminders,
-        remind=ReminderSweep(container.sessions, notifier, config),
-        expire=ExpirySweep(container.sessions, notifier, config),
+        remind=ReminderSweep(stores.sweeps, stores.requests, notifier, config),
+        expire=ExpirySweep(stores.sweeps, stores.requests, notifier, config),
         recover=worker.recover,
         purge=links.purge_expired,
         # Sweep at least once per lease, so a dead worker's request waits one lease at most.
         recovery_every=min(RECOVERY_EVERY, config.provisioning.lease),
     )
+    # Requests stored before rules were frozen get them now, before anyone can click.
+    freeze_legacy_requests(stores.requests, config, container.clock)
     return Runtime(client, notifier, services, worker, jobs, AfterAck())

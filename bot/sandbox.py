@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.settings import BotConfig
+from bot.domain.config import BotConfig
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 
 from bot.aws.iam import IamProvisioner, StsFactory
-from bot.settings import AwsConfig
+from bot.domain.config import AwsConfig
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.domain.checks import CheckResult
-from bot.settings import BotConfig
+from bot.domain.config import BotConfig
 
 
 def _problem(exc: Exception) -> str:

@@ -15,47 +15,31 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws.calls import (
+    KEY_BACKOFF,
+    NO_RETRY,
+    STEP_BACKOFF,
+    Backoff,
+    call_aws,
+    error_of,
+    is_transient,
+)
 from bot.aws.passwords import PasswordPolicy, generate_password
+from bot.domain.config import AwsConfig
 from bot.domain.credentials import Credentials
 from bot.domain.errors import ProvisioningError
 from bot.domain.requests import RequestView
-from bot.settings import AwsConfig
 
 log = logging.getLogger(__name__)
 
 REQUEST_TAG = "aws-access-bot:request-id"
 SLACK_USER_TAG = "aws-access-bot:slack-user"
 
-# Worth another attempt: AWS says "slow down" or "my fault", or the network failed.
-TRANSIENT_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "InternalError",
-        "ServiceFailure",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "ConcurrentModification",
-    }
-)
 # What STS answers for a key that IAM has created but not yet propagated.
 KEY_NOT_YET_VALID = frozenset(
     {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"}
@@ -63,48 +47,6 @@ KEY_NOT_YET_VALID = frozenset(
 
 T = TypeVar("T")
 StsFactory = Callable[[str, str], Any]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """`attempts` tries with exponentially growing pauses between them (capped)."""
-
-    attempts: int
-    base: float
-    cap: float
-
-    def delays(self) -> Iterator[float]:
-        for i in range(self.attempts - 1):
-            yield min(self.cap, self.base * 2**i)
-
-    @property
-    def total(self) -> float:
-        return sum(self.delays())
-
-
-# Our own step retries on top of botocore's `standard` retry mode.
-STEP_BACKOFF = Backoff(attempts=4, base=1.0, cap=8.0)
-# A new key usually works within seconds; give IAM about a minute before giving up.
-KEY_BACKOFF = Backoff(attempts=8, base=1.0, cap=16.0)
-
-
-def _error(exc: ClientError) -> tuple[str, str]:
-    error = exc.response.get("Error", {})
-    return str(error.get("Code") or "ClientError"), str(error.get("Message") or "")
-
-
-def _is_transient(exc: ClientError) -> bool:
-    code, _ = _error(exc)
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    return code in TRANSIENT_CODES or status >= 500
-
-
-def _safe_message(exc: BotoCoreError) -> str:
-    # Many SDK errors quote the request's parameters, which may hold a password: only
-    # the credential/region errors (which quote nothing) keep their text.
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError | NoRegionError):
-        return str(exc)
-    return "the AWS SDK refused the request"
 
 
 class IamProvisioner:
@@ -269,8 +211,10 @@ class IamProvisioner:
                 {"Key": SLACK_USER_TAG, "Value": request.requester_id},
             ],
         }
-        if self.config.permissions_boundary:
-            params["PermissionsBoundary"] = self.config.permissions_boundary
+        # The boundary frozen with the request; a request frozen without one still gets
+        # the boundary configured since (a boundary only ever narrows what a user can do).
+        if boundary := request.permissions_boundary or self.config.permissions_boundary:
+            params["PermissionsBoundary"] = boundary
         create = lambda: self.iam.create_user(**params)  # noqa: E731
         try:
             return self._aws("create_user", create)["User"]["Arn"], True
@@ -396,8 +340,8 @@ class IamProvisioner:
             try:
                 identity = sts.get_caller_identity()
             except ClientError as exc:
-                code, message = _error(exc)
-                if code not in KEY_NOT_YET_VALID and not _is_transient(exc):
+                code, message = error_of(exc)
+                if code not in KEY_NOT_YET_VALID and not is_transient(exc):
                     raise ProvisioningError(code, message, permanent=True, step=step) from None
             except BotoCoreError as exc:
                 code = type(exc).__name__
@@ -456,27 +400,5 @@ class IamProvisioner:
             return None
 
     def _aws(self, step: str, call: Callable[[], T], *, retry: bool = True) -> T:
-        """Run one IAM call; retry transient failures with backoff; turn every failure
-        into a ProvisioningError carrying AWS's code and message."""
-        delays = self.step_backoff.delays() if retry else iter(())
-        while True:
-            try:
-                return call()
-            except ClientError as exc:
-                code, message = _error(exc)
-                if not _is_transient(exc):
-                    raise ProvisioningError(code, message, permanent=True, step=step) from None
-            except BotoConnectionError as exc:
-                code, message = type(exc).__name__, "could not reach AWS IAM"
-            except BotoCoreError as exc:  # bad parameters, no credentials: needs a human
-                raise ProvisioningError(
-                    type(exc).__name__, _safe_message(exc), permanent=True, step=step
-                ) from None
-            delay = next(delays, None)
-            if delay is None:
-                raise ProvisioningError(code, message, permanent=False, step=step)
-            log.warning(
-                "AWS call failed, retrying",
-                extra={"step": step, "error_code": code, "delay": delay},
-            )
-            self.sleep(delay)
+        """One IAM call, transient failures retried (bot/aws/calls.py)."""
+        return call_aws(step, call, self.step_backoff if retry else NO_RETRY, self.sleep)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.settings import BotConfig
+from bot.domain.config import BotConfig
 
 # Actions on the users the bot creates (resource type: user).
 USER_ACTIONS = (

@@ -6,12 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from bot.domain.reminders import wait_text
 from bot.domain.states import Status
-from bot.store.models import AccessRequest
-from bot.store.repository import Repository
+from bot.domain.storage import RequestStore
 
 
 @dataclass(frozen=True)
@@ -25,19 +22,13 @@ class RequestRow:
 
 
 def list_requests(
-    sessions: sessionmaker[Session],
-    *,
-    status: Status | None = None,
-    limit: int | None = None,
+    store: RequestStore, *, status: Status | None = None, limit: int | None = None
 ) -> list[RequestRow]:
-    with sessions() as session:
-        rows: Sequence[AccessRequest] = Repository(session).list_requests(
-            statuses=[status] if status else None, limit=limit
-        )
-        return [
-            RequestRow(r.id, r.status, r.requester_id, r.profile, r.iam_user_name, r.created_at)
-            for r in rows
-        ]
+    views = store.list(statuses=[status] if status else None, limit=limit)
+    return [
+        RequestRow(v.id, v.status.value, v.requester_id, v.profile, v.iam_user_name, v.created_at)
+        for v in views
+    ]
 
 
 def render_table(rows: Sequence[RequestRow], now: datetime) -> str:

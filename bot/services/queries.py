@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from bot.domain.config import BotConfig
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
-from bot.settings import BotConfig
-from bot.store.repository import Repository
-from bot.store.views import request_view
+from bot.domain.storage import RequestStore
+from bot.services.authority import current
 
 
 class RequestQueries:
-    def __init__(self, sessions: sessionmaker[Session], config: BotConfig) -> None:
-        self.sessions = sessions
+    def __init__(self, store: RequestStore, config: BotConfig) -> None:
+        self.store = store
         self.config = config
 
     def of_requester(self, requester_id: str, limit: int = 20) -> list[RequestView]:
         """The requester's newest requests, newest first."""
-        with self.sessions() as session:
-            repo = Repository(session)
-            rows = repo.list_requests(requester_id=requester_id, limit=limit)
-            return [request_view(repo, row, self.config) for row in rows]
+        rows = self.store.list(requester_id=requester_id, limit=limit)
+        return [current(view, self.config) for view in rows]
 
-    def pending(self, limit: int = 20) -> list[RequestView]:
-        """The oldest pending requests first: the owners' queue."""
-        with self.sessions() as session:
-            repo = Repository(session)
-            rows = repo.list_requests(statuses=[Status.PENDING], limit=limit, newest_first=False)
-            return [request_view(repo, row, self.config) for row in rows]
+    def pending(self, owner_id: str | None = None, limit: int = 20) -> list[RequestView]:
+        """The oldest pending requests first: the queue of the accounts `owner_id` owns
+        (every account's when None)."""
+        rows = self.store.list(statuses=[Status.PENDING], limit=limit, newest_first=False)
+        return [
+            current(view, self.config)
+            for view in rows
+            if owner_id is None or owner_id in self.config.owners_of(view.account)
+        ]
 
     def is_owner(self, user_id: str) -> bool:
-        return user_id in self.config.slack.owners
+        return self.config.is_owner(user_id)

@@ -13,16 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from bot.domain.config import BotConfig
+from bot.domain.events import PendingSummary, ReminderDue, ReminderEscalated, RequestChanged
 from bot.domain.ports import Notifier
 from bot.domain.reminders import escalates, owners_to_nudge, period_grace, reminder_window
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
-from bot.settings import BotConfig
-from bot.store import lifecycle
-from bot.store.repository import Repository
-from bot.store.views import request_view
+from bot.domain.storage import RequestStore, SweepStore
+from bot.services.authority import current
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +49,16 @@ class ReminderSweep:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        sweeps: SweepStore,
+        requests: RequestStore,
         notifier: Notifier,
         config: BotConfig,
         *,
         batch_size: int = 200,
         summary_rows: int = 40,
     ) -> None:
-        self.sessions = sessions
+        self.sweeps = sweeps
+        self.requests = requests
         self.notifier = notifier
         self.config = config
         self.batch_size = batch_size
@@ -67,10 +67,9 @@ class ReminderSweep:
     def __call__(self, now: datetime) -> ReminderReport:
         report = ReminderReport()
         window = reminder_window(now, self.config.reminders)
-        with self.sessions() as session:
-            candidates = lifecycle.due_for_reminder(session, window, limit=self.batch_size)
-        for candidate in candidates:
-            claimed = self._claim(candidate, now)
+        candidates = self.sweeps.due_for_reminder(window, limit=self.batch_size)
+        for request_id, last_reminded_at in candidates:
+            claimed = self._claim(request_id, last_reminded_at, now)
             if claimed is None:
                 continue
             if not self._still_pending(claimed.request.id):
@@ -81,78 +80,79 @@ class ReminderSweep:
         report.summary_posted = self._summary(now)
         return report
 
-    def _claim(self, candidate: lifecycle.ReminderCandidate, now: datetime) -> _Claimed | None:
-        with self.sessions.begin() as session:
-            number = lifecycle.claim_reminder(
-                session, candidate.id, seen=candidate.last_reminded_at, now=now
-            )
-            if number is None:
-                return None
-            repo = Repository(session)
-            row = repo.get(candidate.id)
-            assert row is not None  # the claim just updated it
-            view = request_view(repo, row, self.config)
-            owners = owners_to_nudge(self.config.slack.owners, view.approvers, view.requester_id)
-            repo.record(
-                view.id,
-                actor=ACTOR,
-                kind="reminded",
-                now=now,
-                number=number,
-                owners=list(owners),
-                escalated=escalates(number),
-            )
-        return _Claimed(view, number, owners)
+    def _claim(
+        self, request_id: int, last_reminded_at: datetime | None, now: datetime
+    ) -> _Claimed | None:
+        claim = self.sweeps.claim_reminder(request_id, seen=last_reminded_at, now=now)
+        if claim is None:
+            return None
+        view = current(claim.request, self.config)
+        owners = owners_to_nudge(
+            self.config.owners_of(view.account), view.approvers, view.requester_id
+        )
+        self.requests.record(
+            view.id,
+            actor=ACTOR,
+            kind="reminded",
+            now=now,
+            number=claim.number,
+            owners=list(owners),
+            escalated=escalates(claim.number),
+        )
+        return _Claimed(view, claim.number, owners)
 
     def _record_skip(self, claimed: _Claimed, now: datetime) -> None:
         # The claim's "reminded" event stays (it counts claims); this one says nothing went out.
         log.info("request #%s was decided before its reminder went out", claimed.request.id)
-        with self.sessions.begin() as session:
-            Repository(session).record(
-                claimed.request.id,
-                actor=ACTOR,
-                kind="reminder_skipped",
-                now=now,
-                number=claimed.number,
-                reason="decided",
-            )
+        self.requests.record(
+            claimed.request.id,
+            actor=ACTOR,
+            kind="reminder_skipped",
+            now=now,
+            number=claimed.number,
+            reason="decided",
+        )
 
     def _still_pending(self, request_id: int) -> bool:
-        with self.sessions() as session:
-            return lifecycle.status_of(session, request_id) is Status.PENDING
+        return self.sweeps.status_of(request_id) is Status.PENDING
 
     def _send(self, claimed: _Claimed, now: datetime, report: ReminderReport) -> None:
         request, owners, number = claimed.request, claimed.owners, claimed.number
         notifier = self.notifier
-        _attempt("reminder", request.id, lambda: notifier.remind(request, owners, number, now))
+        _attempt(
+            "reminder",
+            request.id,
+            lambda: notifier.notify(ReminderDue(request, owners, number, now)),
+        )
         report.reminded.append(request.id)
         log.info("reminded owners of request #%s (reminder %s)", request.id, number)
         # Re-render the approval message so the age it shows is current.
-        _attempt("age update", request.id, lambda: notifier.request_updated(request))
+        _attempt("age update", request.id, lambda: notifier.notify(RequestChanged(request)))
         if escalates(number) and owners:
             _attempt(
-                "escalation", request.id, lambda: notifier.escalate(request, owners, number, now)
+                "escalation",
+                request.id,
+                lambda: notifier.notify(ReminderEscalated(request, owners, number, now)),
             )
             report.escalated.append(request.id)
 
     def _summary(self, now: datetime) -> bool:
         every = self.config.reminders.every
-        with self.sessions.begin() as session:
-            total = lifecycle.count_pending(session)
-            if total == 0:
-                return False
-            # Once per period across every replica: the claim is the last DB step.
-            if not lifecycle.claim_job_run(
-                session, SUMMARY_JOB, now=now, ran_before=now - every + period_grace(every)
-            ):
-                return False
-            repo = Repository(session)
-            views = [
-                request_view(repo, row, self.config)
-                for row in lifecycle.pending_oldest_first(session, limit=self.summary_rows)
-            ]
-            repo.record(None, actor=ACTOR, kind="pending_summary", now=now, pending=total)
-        _attempt("summary", None, lambda: self.notifier.pending_summary(views, total, now))
+        total = self.sweeps.count_pending()
+        if total == 0:
+            return False
+        # Once per period across every replica.
+        if not self.sweeps.claim_job_run(
+            SUMMARY_JOB, now=now, ran_before=now - every + period_grace(every)
+        ):
+            return False
+        views = tuple(
+            current(view, self.config)
+            for view in self.sweeps.pending_oldest_first(limit=self.summary_rows)
+        )
+        self.requests.record(None, actor=ACTOR, kind="pending_summary", now=now, pending=total)
+        summary = PendingSummary(self.config.slack.approval_channel, views, total, now)
+        _attempt("summary", None, lambda: self.notifier.notify(summary))
         return True
 
 

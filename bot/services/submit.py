@@ -1,29 +1,25 @@
-"""Flow 1: validate the request form, store it, then announce it.
+"""Flow 1: validate the request form, store it with its frozen rules, then announce it.
 
-`submit` is one transaction (the row and its audit event, or nothing); the IAM look-up
-happens before it so no write lock is held during a network call. `announce` runs after
-Slack got its ack: the notifier posts, and the approval message's id is stored so later
-decisions update it in place. A failed announcement leaves the stored request intact.
+`submit` is one store operation (the row with its rules and its audit event, or
+nothing); the IAM look-up happens before it so no write lock is held during a network
+call. `announce` runs after Slack got its ack: the notifier posts, and the approval
+message's id is stored so later decisions update it in place. A failed announcement
+leaves the stored request intact.
 """
 
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
-
+from bot.domain.config import BotConfig
+from bot.domain.events import RequestSubmitted
 from bot.domain.iam_names import user_name_problem
 from bot.domain.ports import Clock, IamDirectory, Notifier
 from bot.domain.requests import MessageRef, RequestView
-from bot.domain.states import OPEN_STATUSES
-from bot.settings import BotConfig
-from bot.store.db import transaction
-from bot.store.models import AccessRequest
-from bot.store.repository import Repository
-from bot.store.views import request_view
+from bot.domain.rules import freeze
+from bot.domain.storage import AlreadyRequested, NameClaimed, NewRequest, RequestStore
+from bot.services.authority import current
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +54,16 @@ class SubmitResult:
         return not self.errors
 
 
-class _Refused(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-
-
 class SubmitRequest:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        store: RequestStore,
         config: BotConfig,
         clock: Clock,
         directory: IamDirectory,
         notifier: Notifier,
     ) -> None:
-        self.sessions = sessions
+        self.store = store
         self.config = config
         self.clock = clock
         self.directory = directory
@@ -85,22 +76,43 @@ class SubmitRequest:
             return SubmitResult(errors=errors)
         if problem := self._iam_problem(form):
             return SubmitResult(errors={IAM_USER_NAME: problem})
+        profile = self.config.profile(form.profile)
+        assert profile is not None  # _form_errors checked it
+        new = NewRequest(
+            requester_id=form.requester_id,
+            profile=form.profile,
+            iam_user_name=form.iam_user_name,
+            reason=form.reason,
+            rules=freeze(
+                profile, self.config, console=form.console, programmatic=form.programmatic
+            ),
+        )
         try:
-            with transaction(self.sessions) as session:
-                return SubmitResult(request=self._store(session, form))
-        except _Refused as refused:
-            return SubmitResult(errors=refused.errors)
+            stored = self.store.submit(new, self.clock.now())
+        except AlreadyRequested as open_request:
+            return SubmitResult(
+                errors={
+                    PROFILE: f"You already have request #{open_request.request_id} for "
+                    f"{form.profile} ({open_request.status.value}). Wait for it to be "
+                    "decided, or cancel it first."
+                }
+            )
+        except NameClaimed as other:
+            return SubmitResult(
+                errors={
+                    IAM_USER_NAME: f"Request #{other.request_id} already asks for an IAM user "
+                    "with this name. Choose another name."
+                }
+            )
+        return SubmitResult(request=current(stored, self.config))
 
     def announce(self, request: RequestView) -> MessageRef | None:
         """Post the approval message and DM the requester; remember where the message is."""
-        ref = self.notifier.request_submitted(request)
+        ref = self.notifier.notify(RequestSubmitted(request))
         if ref is None:
             log.warning("request #%s stored but its approval message was not posted", request.id)
             return None
-        with transaction(self.sessions) as session:
-            Repository(session).set_fields(
-                request.id, approval_channel=ref.channel, approval_ts=ref.ts
-            )
+        self.store.set_approval_message(request.id, ref)
         return ref
 
     # --- rules ---------------------------------------------------------------
@@ -150,45 +162,6 @@ class SubmitRequest:
             )
         return None
 
-    def _store(self, session: Session, form: RequestForm) -> RequestView:
-        _serialise(session, form.requester_id, form.iam_user_name)
-        repo = Repository(session)
-        if open_row := repo.open_request_for(form.requester_id, form.profile):
-            raise _Refused(
-                {
-                    PROFILE: f"You already have request #{open_row.id} for {form.profile} "
-                    f"({open_row.status}). Wait for it to be decided, or cancel it first."
-                }
-            )
-        if other := _open_request_naming(session, form.iam_user_name, form.requester_id):
-            raise _Refused(
-                {
-                    IAM_USER_NAME: f"Request #{other} already asks for an IAM user with this "
-                    "name. Choose another name."
-                }
-            )
-        now = self.clock.now()
-        row = repo.add_request(
-            requester_id=form.requester_id,
-            profile=form.profile,
-            iam_user_name=form.iam_user_name,
-            console=form.console,
-            programmatic=form.programmatic,
-            reason=form.reason,
-            now=now,
-        )
-        repo.record(
-            row.id,
-            actor=form.requester_id,
-            kind="requested",
-            now=now,
-            profile=form.profile,
-            iam_user_name=form.iam_user_name,
-            console=form.console,
-            programmatic=form.programmatic,
-        )
-        return request_view(repo, row, self.config)
-
 
 def _cleaned(form: RequestForm) -> RequestForm:
     return RequestForm(
@@ -199,33 +172,3 @@ def _cleaned(form: RequestForm) -> RequestForm:
         programmatic=form.programmatic,
         reason=(form.reason or "").strip(),
     )
-
-
-def _serialise(session: Session, requester_id: str, user_name: str) -> None:
-    # "One open request per requester and profile / per IAM name" is check-then-insert.
-    # SQLite runs write transactions one at a time (BEGIN IMMEDIATE); on PostgreSQL two
-    # submits would both pass the check, so they queue on advisory locks (taken in a
-    # fixed order so two transactions cannot deadlock).
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    keys = sorted(
-        {
-            zlib.crc32(f"aws-access-bot:requester:{requester_id}".encode()),
-            zlib.crc32(f"aws-access-bot:iam-name:{user_name.lower()}".encode()),
-        }
-    )
-    for key in keys:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def _open_request_naming(session: Session, user_name: str, requester_id: str) -> int | None:
-    """Another requester's open request for the same IAM name (IAM ignores case)."""
-    return session.scalars(
-        select(AccessRequest.id)
-        .where(
-            func.lower(AccessRequest.iam_user_name) == user_name.lower(),
-            AccessRequest.requester_id != requester_id,
-            AccessRequest.status.in_([s.value for s in OPEN_STATUSES]),
-        )
-        .limit(1)
-    ).first()

@@ -1,5 +1,5 @@
-"""After a full seal -> DM -> reveal flow, neither the password nor the secret key (nor
-the link key) is anywhere in the database file, any table row, or any log record."""
+"""After a full provision -> seal -> DM -> reveal flow, neither the password nor the secret
+key (nor the link key) is anywhere in the database file, any table row, or any log record."""
 
 from __future__ import annotations
 
@@ -14,17 +14,35 @@ from slack_sdk import WebClient
 from sqlalchemy import inspect, select, table, text
 
 from bot import crypto
-from bot.services.vault import CredentialLinks, CredentialVault
+from bot.domain.events import CredentialsIssued, Event
+from bot.domain.requests import MessageRef
+from bot.services.provision import ProvisioningService
+from bot.services.vault import CredentialLinks
 from bot.slack.notifier import SlackNotifier
-from bot.store.repository import Repository
-from bot.store.views import request_view
+from bot.store import build_stores
 from bot.web.credentials import credential_routes
 from bot.web.router import Router
+from tests.support.fakes import ScriptedProvisioner
+from tests.support.notifier import RecordingNotifier
+from tests.support.requests import approved
 from tests.support.slack_api import SlackApiStub
-from tests.support.vault import bot_config, provisioned_request, sample_credentials
+from tests.support.vault import APPROVAL_MESSAGE, REQUESTER, bot_config, sample_credentials
 from tests.support.wsgi import serve_wsgi
 
 CONFIG = bot_config()
+PUBLIC_URL = "http://bot.test"
+
+
+class Tee:
+    """The real Slack notifier, with every event also kept for the test."""
+
+    def __init__(self, slack: SlackNotifier) -> None:
+        self.slack = slack
+        self.recorded = RecordingNotifier()
+
+    def notify(self, event: Event) -> MessageRef | None:
+        self.recorded.notify(event)
+        return self.slack.notify(event)
 
 
 def encodings(secret: str) -> set[str]:
@@ -58,35 +76,58 @@ def test_full_flow_leaves_no_secret_in_database_or_logs(
     stub = SlackApiStub()
     stub.start()
     try:
-        notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=stub.base_url), CONFIG)
-        links = CredentialLinks(
-            sessions, CredentialVault(CONFIG, "http://bot.test"), notifier, CONFIG, clock=clock
-        )
+        stores = build_stores(sessions)
+        notifier = Tee(SlackNotifier(WebClient(token="xoxb-test", base_url=stub.base_url), CONFIG))
         credentials = sample_credentials("dora", n=7)
-        request_id = provisioned_request(sessions, clock.now(), "dora")
-        with sessions.begin() as session:
-            link = links.vault.seal(session, request_id, credentials, clock.now())
-        with sessions() as session:
-            repo = Repository(session)
-            notifier.credentials_ready(request_view(repo, repo.get(request_id), CONFIG), link)
+        request = approved(
+            stores,
+            CONFIG,
+            now=clock.now(),
+            requester_id=REQUESTER,
+            iam_user_name="dora",
+            approval_message=APPROVAL_MESSAGE,
+        )
+        provisioning = ProvisioningService(
+            stores.provisioning,
+            stores.requests,
+            ScriptedProvisioner(credentials),
+            notifier,
+            clock,
+            CONFIG,
+            public_url=PUBLIC_URL,
+        )
+        assert provisioning.process(request.id) is not None  # sealed, and the link DMed
+        [issued] = notifier.recorded.of(CredentialsIssued)
+        link = issued.link
+        assert any(link.link_id in json.dumps(c) for c in stub.calls_to("chat.postMessage"))
+        links = CredentialLinks(
+            stores.links,
+            stores.requests,
+            stores.provisioning,
+            notifier,
+            CONFIG,
+            public_url=PUBLIC_URL,
+            clock=clock,
+        )
         key = crypto.from_b64url(urlsplit(link.url).fragment)
 
         router = Router()
         credential_routes(router, links, clock)
         with serve_wsgi(router) as base:
             body = json.dumps({"proof": crypto.b64url(crypto.key_check(key))}).encode()
-            request = urllib.request.Request(
+            reveal = urllib.request.Request(
                 f"{base}/credentials/{link.link_id}/reveal",
                 data=body,
                 headers={"Content-Type": "application/json"},
             )
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(reveal, timeout=10) as response:
                 sealed = json.loads(response.read())
         box = crypto.SealedBox(
             crypto.from_b64url(sealed["ciphertext"]), crypto.from_b64url(sealed["nonce"])
         )
         opened = crypto.open_box(box, key, link.link_id.encode())
         assert crypto.credentials_from_payload(opened) == credentials  # the flow worked
+        assert notifier.recorded.kinds() == ["CredentialsIssued", "CredentialsOpened"]
     finally:
         stub.stop()
 
@@ -96,7 +137,8 @@ def test_full_flow_leaves_no_secret_in_database_or_logs(
         "link key": crypto.b64url(key),
     }
     rows = all_rows(engine)
-    assert "credentials_revealed" in rows and "dora" in rows  # the scan sees real rows
+    # The scan sees real rows: the request, its audit trail, the used-up link.
+    assert "credentials_revealed" in rows and "dora" in rows and link.link_id in rows
     for what, secret in secrets.items():
         for form in encodings(secret):
             assert form not in rows, f"{what} in a table row"

@@ -2,7 +2,7 @@
 
 Durations are tiny (every=1s) so several reminder periods pass in a few seconds; the
 processes share one database and one Slack Web API stand-in, and the requests are
-seeded straight into the database as the Slack flow would have left them.
+seeded through the store's own operations as the Slack flow would have left them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.domain.reminders import period_grace
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import AccessRequest, AuditEvent
 from tests.conftest import PG_SKIP_REASON, postgres_url, reset_postgres
-from tests.support.lifecycle import seed_request
+from tests.support.lifecycle import approval_ts, seed_request
 from tests.support.processes import free_port, run_cli, start_bot, wait_http
 from tests.support.slack_api import SlackApiStub
 
@@ -145,10 +145,6 @@ def summaries(stub: SlackApiStub) -> list[dict]:
     ]
 
 
-def approval_ts(request_id: int) -> str:
-    return f"1700000{request_id:03d}.000100"  # as seed_request posts it
-
-
 def assert_spaced(times: list[datetime], what: str) -> None:
     for earlier, later in zip(times, times[1:], strict=False):
         assert later - earlier >= EVERY - GRACE, f"{what}: {earlier} -> {later}"
@@ -268,8 +264,10 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, stub) -> None:  # noqa:
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
-    due = seed_request(sessions, created_at=now - timedelta(minutes=5))
-    stale = seed_request(sessions, created_at=now - timedelta(hours=2), iam_user_name="old")
+    due = seed_request(sessions, created_at=now - timedelta(minutes=5), requester_id="U0BOB")
+    stale = seed_request(
+        sessions, created_at=now - timedelta(hours=2), requester_id="U0ALICE", iam_user_name="old"
+    )
     # A period far longer than the test: the second run must find nothing due however
     # slowly the machine starts the second process.
     env = bot_env(write_config(tmp_path, expire_after="1h", every="1h"), url, stub)

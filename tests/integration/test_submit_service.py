@@ -1,34 +1,38 @@
-"""The submit use case on both databases: concurrent submits store one request."""
+"""The submit use case on both databases: concurrent submits store one request, the
+stored request carries its frozen rules, and announcing it remembers its message."""
 
 from __future__ import annotations
 
 import threading
 import tomllib
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.aws.directory import Boto3IamDirectory
+from bot.domain.events import RequestSubmitted
 from bot.services.submit import RequestForm, SubmitRequest
 from bot.settings import parse_config
+from bot.store import Stores, build_stores
 from bot.store.models import AccessRequest, AuditEvent
-from tests.slack.conftest import CONFIG
+from tests.slack.conftest import CONFIG as SLACK_CONFIG
+from tests.support.fakes import NoNamesTaken
 from tests.support.moto import unique
+from tests.support.notifier import RecordingNotifier
+from tests.support.requests import audit_kinds, row
+
+CONFIG = parse_config(tomllib.loads(SLACK_CONFIG), "test.toml")
 
 
-class _Silent:
-    """A Notifier that only counts (submit() itself never notifies)."""
-
-    def __init__(self) -> None:
-        self.submitted = 0
-
-    def request_submitted(self, request):  # noqa: ANN001, ANN201
-        self.submitted += 1
+@pytest.fixture
+def stores(sessions) -> Stores:
+    return build_stores(sessions)
 
 
-def test_concurrent_identical_submits_store_one(sessions, clock, moto_server) -> None:
-    config = parse_config(tomllib.loads(CONFIG), "test.toml")
+def test_concurrent_identical_submits_store_one(sessions, stores, clock, moto_server) -> None:
+    notifier = RecordingNotifier()
     service = SubmitRequest(
-        sessions, config, clock, Boto3IamDirectory(moto_server.client("iam")), _Silent()
+        stores.requests, CONFIG, clock, Boto3IamDirectory(moto_server.client("iam")), notifier
     )
     name = unique("race")
     forms = [
@@ -53,3 +57,50 @@ def test_concurrent_identical_submits_store_one(sessions, clock, moto_server) ->
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(AccessRequest)) == 1
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+    assert notifier.events == []  # submit() stores; announce() tells people
+
+
+def test_submit_freezes_the_profile_rules_and_announce_remembers_the_message(
+    sessions, stores, clock
+) -> None:
+    notifier = RecordingNotifier()
+    service = SubmitRequest(stores.requests, CONFIG, clock, NoNamesTaken(), notifier)
+    result = service.submit(RequestForm("U0ALICE", " prod ", " alice ", True, False, " on-call "))
+    assert result.ok, result.errors
+    request = result.request
+    assert request is not None
+    assert (request.profile, request.iam_user_name, request.reason) == ("prod", "alice", "on-call")
+    assert (request.groups, request.policies, request.approvals_required) == (
+        ("prod-admins",),
+        (),
+        2,
+    )
+    stored = row(sessions, request.id)
+    assert (stored.groups, stored.policies, stored.approvals_required) == (["prod-admins"], [], 2)
+    assert stored.rules_frozen_at == clock.now()
+    assert (stored.console, stored.programmatic) == (True, False)
+    assert audit_kinds(stores, request.id) == ["requested"]
+    assert notifier.events == []
+
+    ref = service.announce(request)
+    [announced] = notifier.of(RequestSubmitted)
+    assert announced.request == request
+    assert ref is not None
+    stored = row(sessions, request.id)
+    assert (stored.approval_channel, stored.approval_ts) == (ref.channel, ref.ts)
+
+
+def test_a_failed_announcement_keeps_the_request(sessions, stores, clock) -> None:
+    notifier = RecordingNotifier(deliver=False)  # Slack refused the post
+    service = SubmitRequest(stores.requests, CONFIG, clock, NoNamesTaken(), notifier)
+    request = service.submit(
+        RequestForm("U0ALICE", "developer", "alice", True, False, "deploys")
+    ).request
+    assert request is not None
+    assert service.announce(request) is None
+    assert notifier.kinds() == ["RequestSubmitted"]
+    stored = row(sessions, request.id)
+    assert (stored.status, stored.approval_ts) == ("pending", None)
+    # The requester's open request still blocks a duplicate.
+    again = service.submit(RequestForm("U0ALICE", "developer", "alice2", True, False, "x"))
+    assert not again.ok and f"#{request.id}" in again.errors["profile"]

@@ -1,79 +1,90 @@
 """Small fakes that implement the ports for real (no MagicMock): they record what the
-services hand them so tests can assert on it."""
+services hand them so tests can assert on it. The recording Notifier is
+tests/support/notifier.py."""
 
 from __future__ import annotations
 
-import secrets
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from bot.domain.credentials import Credentials
+from bot.domain.requests import RequestView
 
-from bot.domain.credentials import Credentials, IssuedLink
-from bot.domain.requests import MessageRef, RequestView
-from bot.store.models import CredentialLink
-
-
-class MemorySink:
-    """CredentialSink stand-in until the vault lands: keeps credentials in memory and
-    stores a link row (no secret in it) inside the caller's transaction."""
-
-    def __init__(self, ttl: timedelta = timedelta(hours=24), *, fail: bool = False) -> None:
-        self.ttl = ttl
-        self.fail = fail
-        self.sealed: dict[int, list[Credentials]] = {}
-
-    def seal(
-        self, session: Session, request_id: int, credentials: Credentials, now: datetime
-    ) -> IssuedLink:
-        link_id = secrets.token_urlsafe(16)
-        session.add(
-            CredentialLink(
-                id=link_id,
-                request_id=request_id,
-                ciphertext=b"sealed",
-                nonce=b"n",
-                created_at=now,
-                expires_at=now + self.ttl,
-            )
-        )
-        session.flush()
-        if self.fail:
-            raise RuntimeError("vault unavailable")
-        self.sealed.setdefault(request_id, []).append(credentials)
-        return IssuedLink(link_id, f"http://bot.test/credentials/{link_id}#k", now + self.ttl)
+CONSOLE_URL = "https://123456789012.signin.aws.amazon.com/console"
 
 
-@dataclass
-class RecordingNotifier:
-    """Notifier that records (method, request view, extra) tuples."""
+class ScriptedProvisioner:
+    """A Provisioner whose outcomes are scripted per call: an exception is raised,
+    Credentials are returned, None (or an empty script) means fresh credentials.
 
-    calls: list[tuple[str, RequestView, Any]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    `release` gates every call (set by default) so a test can hold a worker inside
+    "AWS"; `entered` is set when a call arrives."""
 
-    def _add(self, method: str, request: RequestView, extra: Any = None) -> None:
+    def __init__(self, *outcomes: Any) -> None:
+        self.outcomes = list(outcomes)
+        self.calls: list[tuple[str, int]] = []
+        self.requests: list[RequestView] = []  # what each call was handed
+        self.issued: list[Credentials] = []  # every credential it handed back
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+        self._lock = threading.Lock()
+
+    def _next(self, what: str, request: RequestView) -> Any:
         with self._lock:
-            self.calls.append((method, request, extra))
+            self.calls.append((what, request.id))
+            self.requests.append(request)
+            outcome = self.outcomes.pop(0) if self.outcomes else None
+            n = len(self.calls)
+        self.entered.set()
+        self.release.wait(10)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if what == "roll_back":
+            return None
+        credentials = outcome or Credentials(
+            request.iam_user_name,
+            CONSOLE_URL,
+            password=f"pw-{n}-{request.iam_user_name}",  # noqa: S106 - fake
+            access_key_id=f"AKIAFAKE{n:012d}",
+            secret_access_key=f"secret-{n}-{request.iam_user_name}",  # noqa: S106 - fake
+        )
+        with self._lock:
+            self.issued.append(credentials)
+        return credentials
 
-    def request_submitted(self, request: RequestView) -> MessageRef | None:
-        self._add("request_submitted", request)
-        return MessageRef("C0APPROVALS", "1.1")
+    def provision(self, request: RequestView) -> Credentials:
+        return self._next("provision", request)
 
-    def request_updated(self, request: RequestView) -> None:
-        self._add("request_updated", request)
+    def rotate_credentials(self, request: RequestView) -> Credentials:
+        return self._next("rotate", request)
 
-    def tell_requester(self, request: RequestView, text: str) -> None:
-        self._add("tell_requester", request, text)
+    def roll_back(self, request: RequestView) -> None:
+        self._next("roll_back", request)
 
-    def provisioning_failed(self, request: RequestView) -> MessageRef | None:
-        self._add("provisioning_failed", request)
-        return None
+    def kinds(self) -> list[str]:
+        return [what for what, _ in self.calls]
 
-    def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
-        self._add("credentials_ready", request, link)
-        return MessageRef("D0REQ", "2.2")
 
-    def methods(self) -> list[str]:
-        return [method for method, _, _ in self.calls]
+class FailingFinish:
+    """A provisioning store whose `finish_provisioning` raises (the link could not be
+    stored: database down mid-way); everything else is the real store's."""
+
+    def __init__(self, store: Any, error: Exception | None = None) -> None:
+        self._store = store
+        self._error = error or RuntimeError("database went away")
+        self.attempts = 0
+
+    def finish_provisioning(self, *args: Any, **kwargs: Any) -> Any:
+        self.attempts += 1
+        raise self._error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class NoNamesTaken:
+    """An IamDirectory in which every name is free."""
+
+    def name_taken(self, user_name: str, requester_id: str) -> bool:
+        return False

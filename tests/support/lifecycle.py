@@ -1,18 +1,21 @@
-"""Helpers for the reminder/expiry tests: a recording Notifier and request seeding."""
+"""Helpers for the reminder/expiry tests: the config, and requests seeded through the
+store's operations as the Slack flow would have left them (the recording Notifier is
+tests/support/notifier.py)."""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.requests import MessageRef, RequestView
+from bot.domain.events import Event
+from bot.domain.requests import MessageRef
 from bot.domain.states import Status
 from bot.settings import BotConfig, parse_config
-from bot.store.repository import Repository
+from bot.store import Stores, build_stores
+from tests.support import requests
+from tests.support.notifier import RecordingNotifier
 
 LIFECYCLE_CONFIG = """
 [slack]
@@ -41,6 +44,9 @@ programmatic = false
 approvals_required = 2
 """
 
+# The config seed_request freezes rules from when the caller gives none.
+_SEED_CONFIG = parse_config(tomllib.loads(LIFECYCLE_CONFIG), "test")
+
 
 def lifecycle_config(**reminders: str) -> BotConfig:
     doc = tomllib.loads(LIFECYCLE_CONFIG)
@@ -48,98 +54,80 @@ def lifecycle_config(**reminders: str) -> BotConfig:
     return parse_config(doc, "test")
 
 
-@dataclass
-class Sent:
-    method: str
-    request_id: int | None
-    args: tuple[Any, ...]
+def approval_ts(request_id: int) -> str:
+    """Where seed_request says the approval message was posted."""
+    return f"1700000{request_id:03d}.000100"
 
 
-class RecordingNotifier:
-    """Implements the Notifier port by recording what it was asked to tell whom."""
-
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
-
-    def _record(self, method: str, request: RequestView | None, *args: Any) -> None:
-        self.sent.append(Sent(method, request.id if request else None, args))
-
-    def of(self, method: str) -> list[Sent]:
-        return [s for s in self.sent if s.method == method]
-
-    def ids(self, method: str) -> list[int | None]:
-        return [s.request_id for s in self.of(method)]
-
-    def request_submitted(self, request: RequestView) -> MessageRef | None:
-        self._record("request_submitted", request)
-        return None
-
-    def request_updated(self, request: RequestView) -> None:
-        self._record("request_updated", request, request.status)
-
-    def tell_requester(self, request: RequestView, text: str) -> None:
-        self._record("tell_requester", request, text)
-
-    def credentials_ready(self, request: RequestView, link: Any) -> MessageRef | None:
-        self._record("credentials_ready", request)
-        return None
-
-    def remind(self, request, owners, reminder_number, now) -> MessageRef | None:  # noqa: ANN001
-        self._record("remind", request, owners, reminder_number, now)
-        return MessageRef("C0APPROVALS", f"{request.id}.1")
-
-    def escalate(self, request, owners, reminder_number, now) -> None:  # noqa: ANN001
-        self._record("escalate", request, owners, reminder_number, now)
-
-    def pending_summary(self, requests, total, now) -> MessageRef | None:  # noqa: ANN001
-        self.sent.append(Sent("pending_summary", None, ([r.id for r in requests], total, now)))
-        return MessageRef("C0APPROVALS", "9.1")
-
-    def request_expired(self, request, expired_after) -> None:  # noqa: ANN001
-        self._record("request_expired", request, request.status, expired_after)
+def _stores(stores: Stores | sessionmaker[Session]) -> Stores:
+    return stores if isinstance(stores, Stores) else build_stores(stores)
 
 
 def seed_request(
-    sessions: sessionmaker[Session],
+    stores: Stores | sessionmaker[Session],
     *,
     created_at: datetime,
-    requester_id: str = "U0ALICE",
+    requester_id: str | None = None,
     profile: str = "developer",
     iam_user_name: str = "alice",
     reason: str = "debug the billing job",
     posted: bool = True,
+    config: BotConfig | None = None,
 ) -> int:
-    """A pending request whose approval message was posted (as the Slack flow would)."""
-    with sessions.begin() as session:
-        repo = Repository(session)
-        row = repo.add_request(
-            requester_id=requester_id,
-            profile=profile,
-            iam_user_name=iam_user_name,
-            console=True,
-            programmatic=False,
-            reason=reason,
-            now=created_at,
+    """A pending request submitted at `created_at` (rules frozen from the lifecycle
+    config) whose approval message was posted. Each IAM name gets its own requester
+    (U0ALICE for "alice") unless one is given: a requester has one open request per
+    profile."""
+    stores = _stores(stores)
+    config = config or _SEED_CONFIG
+    profile_config = config.profile(profile)
+    assert profile_config is not None
+    view = requests.submit(
+        stores,
+        config,
+        now=created_at,
+        requester_id=requester_id or f"U0{iam_user_name.upper()}",
+        profile=profile,
+        iam_user_name=iam_user_name,
+        reason=reason,
+        console=True,
+        programmatic=profile_config.programmatic,
+    )
+    if posted:
+        stores.requests.set_approval_message(
+            view.id, MessageRef("C0APPROVALS", approval_ts(view.id))
         )
-        if posted:
-            repo.set_fields(
-                row.id, approval_channel="C0APPROVALS", approval_ts=f"1700000{row.id:03d}.000100"
-            )
-        return row.id
+    return view.id
 
 
 def decide(
-    sessions: sessionmaker[Session], request_id: int, new: Status, by: str, now: datetime
+    stores: Stores | sessionmaker[Session],
+    request_id: int,
+    new: Status,
+    by: str,
+    now: datetime,
 ) -> bool:
-    with sessions.begin() as session:
-        return Repository(session).transition(
-            request_id, Status.PENDING, new, now=now, decided_at=now, decided_by=by
-        )
+    """An owner's decision through the store: deny, or the approval that completes the
+    request (as the last one it needs). False when it was no longer pending."""
+    stores = _stores(stores)
+    if new is Status.DENIED:
+        return stores.requests.deny(request_id, by, "", now) is not None
+    assert new is Status.APPROVED, new
+    result = stores.requests.approve(request_id, by, 1, now)
+    return result.count is not None and result.request.status is Status.APPROVED
 
 
 def approve_once(
-    sessions: sessionmaker[Session], request_id: int, owner: str, now: datetime
+    stores: Stores | sessionmaker[Session], request_id: int, owner: str, now: datetime
 ) -> None:
     """One of several required approvals (the request stays pending)."""
-    with sessions.begin() as session:
-        Repository(session).add_approval(request_id, owner, now=now)
+    stores = _stores(stores)
+    view = stores.requests.get(request_id)
+    assert view is not None
+    result = stores.requests.approve(request_id, owner, view.approvals_required, now)
+    assert result.request.status is Status.PENDING, result
+
+
+def ids_of(notifier: RecordingNotifier, kind: type[Event]) -> list[int]:
+    """The request ids of one kind of event, in the order they were told."""
+    return [event.request.id for event in notifier.of(kind)]  # type: ignore[attr-defined]

@@ -1,55 +1,34 @@
-"""Helpers for the credential vault tests: a provisioned request, a recording Notifier,
-the real WSGI router served by waitress on an ephemeral port."""
+"""Helpers for the credential-link tests: a provisioned request with its sealed link
+(made through the store's operations, as the provisioning use case leaves it), sample
+credentials, and opening a link as the requester's browser would."""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from urllib.parse import urlsplit
 
-from bot.domain.credentials import Credentials, IssuedLink
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import crypto
+from bot.domain.credentials import Credentials, IssuedLink, Reveal, RevealStatus
 from bot.domain.requests import MessageRef, RequestView
-from bot.domain.states import Status
 from bot.settings import BotConfig, parse_config
-from bot.store.repository import Repository
+from bot.store import Stores, build_stores
 from tests.conftest import MINIMAL_CONFIG
+from tests.support import requests
 
 OWNER = "U0OWNER1"
 REQUESTER = "U0REQUESTER"
+PUBLIC_URL = requests.PUBLIC_URL
+# Where the Slack flow posted the approval message and the requester's link DM.
+APPROVAL_MESSAGE = MessageRef("C0APPROVALS", "1700000000.000001")
+REQUESTER_DM = MessageRef("D0REQUESTER", "1700000000.000002")
 
 
 def bot_config() -> BotConfig:
     return parse_config(tomllib.loads(MINIMAL_CONFIG), "test")
-
-
-def provisioned_request(sessions, now: datetime, user_name: str = "alice") -> int:
-    """A request that went the whole way to `provisioned`, with its Slack messages."""
-    with sessions.begin() as session:
-        repo = Repository(session)
-        row = repo.add_request(
-            requester_id=REQUESTER,
-            profile="developer",
-            iam_user_name=user_name,
-            console=True,
-            programmatic=True,
-            reason="deploys",
-            now=now,
-        )
-        repo.set_fields(
-            row.id,
-            approval_channel="C0APPROVALS",
-            approval_ts="1700000000.000001",
-            requester_dm_channel="D0REQUESTER",
-            requester_dm_ts="1700000000.000002",
-        )
-        for old, new in (
-            (Status.PENDING, Status.APPROVED),
-            (Status.APPROVED, Status.PROVISIONING),
-            (Status.PROVISIONING, Status.PROVISIONED),
-        ):
-            assert repo.transition(row.id, old, new, now=now)
-        return row.id
 
 
 def sample_credentials(user_name: str = "alice", n: int = 0) -> Credentials:
@@ -62,34 +41,76 @@ def sample_credentials(user_name: str = "alice", n: int = 0) -> Credentials:
     )
 
 
-@dataclass
-class RecordingNotifier:
-    """Implements the Notifier port by recording what people would have been told."""
+@dataclass(frozen=True)
+class Issued:
+    """A provisioned request and the one-time link its credentials were sealed into."""
 
-    calls: list[tuple[str, Any]] = field(default_factory=list)
+    request: RequestView
+    link: IssuedLink
+    credentials: Credentials
 
-    def request_submitted(self, request: RequestView) -> MessageRef | None:
-        self.calls.append(("request_submitted", request))
-        return None
 
-    def request_updated(self, request: RequestView) -> None:
-        self.calls.append(("request_updated", request))
+def issue(
+    stores: Stores | sessionmaker[Session],
+    now: datetime,
+    credentials: Credentials | None = None,
+    *,
+    user_name: str | None = None,
+    config: BotConfig | None = None,
+    public_url: str = PUBLIC_URL,
+) -> Issued:
+    """A request that went the whole way to `provisioned`: submitted by REQUESTER,
+    approved, its credentials sealed into a link, its Slack messages remembered."""
+    if not isinstance(stores, Stores):
+        stores = build_stores(stores)
+    config = config or bot_config()
+    credentials = credentials or sample_credentials(user_name or "alice")
+    request = requests.approved(
+        stores,
+        config,
+        now=now,
+        requester_id=REQUESTER,
+        iam_user_name=user_name or credentials.user_name,
+        approval_message=APPROVAL_MESSAGE,
+    )
+    view, link = requests.provision(
+        stores,
+        config,
+        request.id,
+        credentials,
+        now=now,
+        public_url=public_url,
+        dm=REQUESTER_DM,
+    )
+    return Issued(view, link, credentials)
 
-    def tell_requester(self, request: RequestView, text: str) -> None:
-        self.calls.append(("tell_requester", (request, text)))
 
-    def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
-        self.calls.append(("credentials_ready", (request, link)))
-        return MessageRef("D0REQUESTER", "1700000000.000009")
+def provisioned_request(
+    stores: Stores | sessionmaker[Session], now: datetime, user_name: str = "alice"
+) -> int:
+    """The id of a provisioned request (with a link holding sample credentials)."""
+    return issue(stores, now, user_name=user_name).request.id
 
-    def credentials_opened(self, request: RequestView, at: datetime) -> None:
-        self.calls.append(("credentials_opened", (request, at)))
 
-    def credentials_expired(self, request: RequestView) -> None:
-        self.calls.append(("credentials_expired", request))
+# --- the browser's side --------------------------------------------------------------
 
-    def credentials_reissued(self, request: RequestView, by: str) -> None:
-        self.calls.append(("credentials_reissued", (request, by)))
 
-    def named(self, name: str) -> list[Any]:
-        return [args for kind, args in self.calls if kind == name]
+def key_of(link: IssuedLink) -> bytes:
+    """The link's key: only ever in the URL fragment."""
+    return crypto.from_b64url(urlsplit(link.url).fragment)
+
+
+def proof_of(link: IssuedLink) -> bytes:
+    return crypto.key_check(key_of(link))
+
+
+def decrypt(reveal: Reveal, link: IssuedLink) -> Credentials:
+    assert reveal.status is RevealStatus.REVEALED and reveal.box is not None, reveal.status
+    plain = crypto.open_box(reveal.box, key_of(link), link.link_id.encode())
+    return crypto.credentials_from_payload(plain)
+
+
+def open_link(stores: Stores, link: IssuedLink, now: datetime) -> Credentials:
+    """Use the link up (as the browser's reveal does) and decrypt what it held."""
+    reveal = stores.links.take_link(link.link_id, now, proof=proof_of(link), client="test")
+    return decrypt(reveal, link)

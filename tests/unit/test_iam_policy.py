@@ -18,7 +18,8 @@ EXAMPLE = REPO / "config" / "bot.example.toml"
 ACCOUNT = "123456789012"
 BOUNDARY = "arn:aws:iam::123456789012:policy/OnboardingBoundary"
 
-# The calls the design's provisioning and check need (DESIGN.md flow 3-4, issue 7).
+# The calls provisioning, re-issue, roll back and `check` need (docs/architecture.md,
+# flows 3, 4 and 6).
 DESIGN_ACTIONS = {
     "iam:CreateUser", "iam:TagUser", "iam:GetUser", "iam:ListUserTags",
     "iam:CreateLoginProfile", "iam:UpdateLoginProfile", "iam:GetLoginProfile",

@@ -23,6 +23,7 @@ from bot.settings import AwsConfig
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ACCOUNT = "210987654321"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/onboarding-boundary"
+FROZEN_BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/boundary-at-submit"
 POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 NAME = "alice"
 ARN = f"arn:aws:iam::{ACCOUNT}:user/onboarding/{NAME}"
@@ -352,6 +353,36 @@ def test_gives_up_on_a_key_that_never_works() -> None:
     assert info.value.step == "verify_access_key"
     assert "InvalidClientTokenId" in str(info.value) and "5 attempts" in str(info.value)
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("configured", "frozen", "sent"),
+    [
+        (BOUNDARY, FROZEN_BOUNDARY, FROZEN_BOUNDARY),  # the request's own rules win
+        ("", FROZEN_BOUNDARY, FROZEN_BOUNDARY),  # even once the config dropped it
+        (BOUNDARY, "", BOUNDARY),  # frozen without one: the boundary added since
+        ("", "", None),
+    ],
+)
+def test_the_boundary_frozen_with_the_request_is_the_one_sent(
+    configured: str, frozen: str, sent: str | None
+) -> None:
+    params: dict[str, Any] = {"UserName": NAME, "Path": "/onboarding/", "Tags": ours()}
+    if sent is not None:
+        params["PermissionsBoundary"] = sent
+    with Harness(boundary=configured) as h:
+        h.iam_stub.add_response("create_user", {"User": user()}, params)
+        h.iam_stub.add_response("list_account_aliases", {"AccountAliases": []})
+        h.provisioner.provision(
+            make_request(
+                console=False,
+                programmatic=False,
+                groups=(),
+                policies=(),
+                permissions_boundary=frozen,
+            )
+        )
+        h.iam_stub.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize(
