@@ -19,21 +19,26 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 
+from bot import crypto  # noqa: E402
 from bot.aws.passwords import PasswordPolicy, generate_password  # noqa: E402
 from bot.domain.credentials import Credentials  # noqa: E402
+from bot.domain.events import Event  # noqa: E402
 from bot.domain.ports import SystemClock  # noqa: E402
+from bot.domain.requests import MessageRef  # noqa: E402
+from bot.domain.rules import freeze  # noqa: E402
 from bot.domain.states import Status  # noqa: E402
-from bot.services.vault import CredentialLinks, CredentialVault  # noqa: E402
-from bot.settings import parse_config  # noqa: E402
+from bot.domain.storage import Lease, NewRequest  # noqa: E402
+from bot.services.vault import CredentialLinks  # noqa: E402
+from bot.settings import BotConfig, parse_config  # noqa: E402
+from bot.store import Stores, build_stores  # noqa: E402
 from bot.store.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from bot.store.repository import Repository  # noqa: E402
 from bot.web.credentials import credential_routes  # noqa: E402
 from bot.web.router import Router  # noqa: E402
 from bot.web.server import serving  # noqa: E402
@@ -49,6 +54,7 @@ CHROMIUM_ARGS = [
 ]
 BEFORE, AFTER = "credential-page-before.png", "credential-page-after.png"
 VIEWPORT = {"width": 900, "height": 400}  # full_page grows it to the content
+LEASE = timedelta(minutes=5)
 
 
 def sample_credentials() -> Credentials:
@@ -66,35 +72,40 @@ def sample_credentials() -> Credentials:
 
 
 class QuietNotifier:
-    """Nobody to tell: the page calls credentials_opened after the reveal."""
+    """Nobody to tell: the page reports CredentialsOpened after the reveal."""
 
-    def __getattr__(self, name: str):  # every Notifier method is a no-op here
-        return lambda *args, **kwargs: None
+    def notify(self, event: Event) -> MessageRef | None:
+        return None
 
 
-def sealed_sample_link(sessions, config, public_url: str) -> str:
+def sealed_sample_link(stores: Stores, config: BotConfig, public_url: str) -> str:
     """A provisioned request with one sealed link; returns the link (key in the fragment)."""
-    vault = CredentialVault(config, public_url)
     sample = sample_credentials()
     now = datetime.now(UTC)
-    with sessions.begin() as session:
-        repo = Repository(session)
-        row = repo.add_request(
+    profile = config.profiles[0]
+    stored = stores.requests.submit(
+        NewRequest(
             requester_id="U0ALICE",
-            profile=config.profiles[0].name,
+            profile=profile.name,
             iam_user_name=sample.user_name,
-            console=True,
-            programmatic=True,
             reason="deploy the billing service",
-            now=now,
-        )
-        for old, new in (
-            (Status.PENDING, Status.APPROVED),
-            (Status.APPROVED, Status.PROVISIONING),
-            (Status.PROVISIONING, Status.PROVISIONED),
-        ):
-            repo.transition(row.id, old, new, now=now)
-        return vault.seal(session, row.id, sample, now).url
+            rules=freeze(profile, config, console=True, programmatic=True),
+        ),
+        now,
+    )
+    stores.requests.approve(stored.id, "U0OWNER", 1, now)
+    lease = stores.provisioning.claim_provisioning(
+        stored.id, sources=(Status.APPROVED,), actor="screenshots", now=now, until=now + LEASE
+    )
+    assert isinstance(lease, Lease), lease
+    sealed, link = crypto.seal_link(
+        sample, public_url=public_url, expires_at=now + config.links.ttl
+    )
+    provisioned = stores.provisioning.finish_provisioning(
+        lease, sealed, access_key_id=sample.access_key_id, console=True, now=now
+    )
+    assert provisioned is not None and provisioned.status is Status.PROVISIONED
+    return link.url
 
 
 @contextlib.contextmanager
@@ -103,16 +114,22 @@ def credential_pages(database: Path) -> Iterator[tuple[str, str]]:
     config = parse_config(tomllib.loads((ROOT / "config/bot.example.toml").read_text()), "example")
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
-    sessions = make_sessionmaker(engine)
+    stores = build_stores(make_sessionmaker(engine))
     clock = SystemClock()
     links = CredentialLinks(
-        sessions, CredentialVault(config, ""), QuietNotifier(), config, clock=clock
+        stores.links,
+        stores.requests,
+        stores.provisioning,
+        QuietNotifier(),
+        config,
+        public_url="",
+        clock=clock,
     )
     router = Router()
     credential_routes(router, links, clock)
     try:
         with serving(router, threads=4) as base:
-            yield base, sealed_sample_link(sessions, config, base)
+            yield base, sealed_sample_link(stores, config, base)
     finally:
         engine.dispose()
 

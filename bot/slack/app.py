@@ -24,22 +24,18 @@ log = logging.getLogger(__name__)
 def build_app(
     settings: Settings,
     services: Services,
-    client: WebClient | None = None,
+    client: WebClient,
     *,
     after_ack: AfterAck | None = None,
     sandbox: bool = False,
 ) -> App:
-    """A Bolt app on `client` (default: container.build_web_client(settings)).
+    """A Bolt app on `client` (bot.slack.client.build_web_client builds the bot's).
 
     No auth.test at start-up (token_verification_enabled=False): the bot starts even when
     Slack is briefly unreachable, and `aws-access-bot check` is where the token is tested.
     `after_ack` runs the listeners' slow parts (default: a pool of its own).
     `sandbox=True` marks everything the listeners send (bot.slack.sandbox).
     """
-    if client is None:
-        from bot.container import build_web_client
-
-        client = build_web_client(settings)
     app = App(
         name="aws-access-bot",
         client=client,

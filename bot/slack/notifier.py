@@ -1,35 +1,45 @@
-"""The Slack side of the Notifier port: posts, DMs, in-place updates.
+"""The Slack side of the Notifier port: each domain event (bot/domain/events.py) becomes
+posts, DMs, thread replies and in-place updates, rendered by the surfaces.
 
-A delivery failure is logged with context and swallowed: the stored request is the
-source of truth and must never be lost or corrupted because Slack said no. Rate limits
-and connection errors are retried by the WebClient's retry handlers (container.py).
+A delivery failure is logged with context and swallowed (bot.slack.calls): the stored
+request is the source of truth and must never be lost or corrupted because Slack said
+no. Rate limits and connection errors are retried by the WebClient's retry handlers.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from functools import singledispatchmethod
 from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.domain.credentials import IssuedLink
-from bot.domain.requests import MessageRef, RequestView
-from bot.settings import BotConfig
-from bot.slack import blocks as blocks_mod
-from bot.slack.blocks import (
-    approval_message,
-    escalation_message,
-    expired_approval_message,
-    expired_requester_message,
-    pending_summary_message,
-    provisioning_failed_text,
-    reminder_message,
-    submitted_dm,
+from bot.domain.config import BotConfig
+from bot.domain.events import (
+    CredentialsExpired,
+    CredentialsIssued,
+    CredentialsOpened,
+    PendingSummary,
+    ProvisioningFailed,
+    ReminderDue,
+    ReminderEscalated,
+    RequestApproved,
+    RequestCancelled,
+    RequestChanged,
+    RequestDenied,
+    RequestExpired,
+    RequestSubmitted,
+    RolledBack,
 )
+from bot.domain.requests import MessageRef, RequestView
 from bot.slack.calls import slack_call
+from bot.slack.surfaces import approval_message, channel, dms
 
 log = logging.getLogger(__name__)
+
+# Messages with links Slack must not preview: the credentials link (its URL carries
+# the decryption key) and the owners' permalinks.
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 
 
 class SlackNotifier:
@@ -39,33 +49,160 @@ class SlackNotifier:
         # A user's DM channel id never changes: open it once, not before every DM.
         self._dm_channels: dict[str, str] = {}
 
-    # --- primitives ----------------------------------------------------------
+    @singledispatchmethod
+    def notify(self, event: object) -> MessageRef | None:
+        """Tell people what happened. Returns the approval message for RequestSubmitted,
+        the requester's DM for CredentialsIssued, the post for reminders and summaries."""
+        log.error("no Slack rendering for event %s", type(event).__name__)
+        return None
 
-    def post(
-        self, channel: str, text: str, blocks: list | None = None, **kw: Any
+    # --- requests and decisions (flows 1-2) ----------------------------------------
+
+    @notify.register(RequestSubmitted)
+    def _submitted(self, event: RequestSubmitted) -> MessageRef | None:
+        request = event.request
+        text, blocks = approval_message.build(request)
+        ref = self._post(self.config.approval_channel_of(request.account), text, blocks)
+        self._dm(request.requester_id, dms.submitted_text(request))
+        return ref
+
+    @notify.register(RequestChanged)
+    @notify.register(RequestCancelled)
+    @notify.register(RolledBack)
+    def _changed(self, event: RequestChanged | RequestCancelled | RolledBack) -> None:
+        self._update_approval(event.request)
+
+    @notify.register(RequestApproved)
+    def _approved(self, event: RequestApproved) -> None:
+        self._update_approval(event.request)
+        self._dm(event.request.requester_id, dms.approved_text(event.request, event.by))
+
+    @notify.register(RequestDenied)
+    def _denied(self, event: RequestDenied) -> None:
+        self._update_approval(event.request)
+        self._dm(event.request.requester_id, dms.denied_text(event.request, event.by))
+
+    @notify.register(RequestExpired)
+    def _expired(self, event: RequestExpired) -> None:
+        request = event.request
+        if (approval := _approval_ref(request)) is not None:
+            text, blocks = channel.expired_approval_message(request, event.expired_after)
+            self._update(approval, text, blocks)
+        self._dm(request.requester_id, *dms.expired_message(request, event.expired_after))
+
+    # --- provisioning (flow 3) -------------------------------------------------------
+
+    @notify.register(ProvisioningFailed)
+    def _provisioning_failed(self, event: ProvisioningFailed) -> None:
+        request = event.request
+        self._update_approval(request)
+        # A reply notifies the owners (an in-place update notifies nobody).
+        if (approval := _approval_ref(request)) is not None:
+            self._reply(approval, approval_message.provisioning_failed_text(request))
+        self._dm(request.requester_id, dms.delayed_text(request))
+
+    # --- credentials link (flow 4) -----------------------------------------------------
+
+    @notify.register(CredentialsIssued)
+    def _credentials_issued(self, event: CredentialsIssued) -> MessageRef | None:
+        request = event.request
+        # The URL goes into this DM and nowhere else: no log line mentions it, and
+        # Slack must not unfurl it.
+        text, blocks = dms.credentials_link_message(request, event.link)
+        dm = self._dm(request.requester_id, text, blocks, **NO_UNFURL)
+        if event.reissued_by is None:
+            self._update_approval(request)
+        else:
+            self._to_owners(request, channel.reissued_text(request, event.reissued_by))
+        return dm
+
+    @notify.register(CredentialsOpened)
+    def _credentials_opened(self, event: CredentialsOpened) -> None:
+        request = event.request
+        text = dms.credentials_opened_text(request, event.at)
+        if request.requester_dm_channel and request.requester_dm_ts:
+            link_dm = MessageRef(request.requester_dm_channel, request.requester_dm_ts)
+            self._reply(link_dm, text, unfurl_links=False)
+        else:
+            self._dm(request.requester_id, text, unfurl_links=False)
+        if (approval := _approval_ref(request)) is not None:
+            self._reply(approval, text, unfurl_links=False)
+
+    @notify.register(CredentialsExpired)
+    def _credentials_expired(self, event: CredentialsExpired) -> None:
+        request = event.request
+        self._to_owners(request, *channel.link_expired_message(request))
+        self._dm(request.requester_id, dms.link_expired_text(request))
+
+    # --- reminders and lifecycle (flow 5) ----------------------------------------------
+
+    @notify.register(ReminderDue)
+    def _reminder(self, event: ReminderDue) -> MessageRef | None:
+        request = event.request
+        text, blocks = channel.reminder_message(request, event.owners, event.number, event.now)
+        return self._to_owners(request, text, blocks)
+
+    @notify.register(ReminderEscalated)
+    def _escalated(self, event: ReminderEscalated) -> None:
+        approval = _approval_ref(event.request)
+        permalink = self._permalink(approval) if approval else None
+        text, blocks = channel.escalation_message(event.request, event.number, event.now, permalink)
+        for owner in event.owners:
+            self._dm(owner, text, blocks, **NO_UNFURL)
+
+    @notify.register(PendingSummary)
+    def _summary(self, event: PendingSummary) -> MessageRef | None:
+        entries = [
+            (request, self._permalink(ref) if (ref := _approval_ref(request)) else None)
+            for request in event.requests
+        ]
+        text, blocks = channel.pending_summary_message(entries, event.total, event.now)
+        return self._post(event.channel, text, blocks, **NO_UNFURL)
+
+    # --- delivery --------------------------------------------------------------------
+
+    def _update_approval(self, request: RequestView) -> None:
+        """Re-render the approval message in place from the request."""
+        approval = _approval_ref(request)
+        if approval is None:
+            log.info("request #%s has no approval message to update", request.id)
+            return
+        self._update(approval, *approval_message.build(request))
+
+    def _to_owners(
+        self, request: RequestView, text: str, blocks: list | None = None
+    ) -> MessageRef | None:
+        """A reply in the approval thread, or a channel post when there is no message."""
+        approval = _approval_ref(request)
+        if approval is None:
+            return self._post(self.config.approval_channel_of(request.account), text, blocks)
+        return self._reply(approval, text, blocks)
+
+    def _post(
+        self, channel_id: str, text: str, blocks: list | None = None, **kw: Any
     ) -> MessageRef | None:
         response = slack_call(
             "chat.postMessage",
             self.client.chat_postMessage,
-            channel=channel,
+            channel=channel_id,
             text=text,
             blocks=blocks,
             **kw,
         )
         return MessageRef(response["channel"], response["ts"]) if response else None
 
-    def dm(
+    def _dm(
         self, user_id: str, text: str, blocks: list | None = None, **kw: Any
     ) -> MessageRef | None:
-        channel = self._dm_channels.get(user_id)
-        if channel is None:
+        channel_id = self._dm_channels.get(user_id)
+        if channel_id is None:
             opened = slack_call("conversations.open", self.client.conversations_open, users=user_id)
             if not opened:
                 return None
-            channel = self._dm_channels.setdefault(user_id, opened["channel"]["id"])
-        return self.post(channel, text, blocks, **kw)
+            channel_id = self._dm_channels.setdefault(user_id, opened["channel"]["id"])
+        return self._post(channel_id, text, blocks, **kw)
 
-    def update(self, ref: MessageRef, text: str, blocks: list | None = None) -> bool:
+    def _update(self, ref: MessageRef, text: str, blocks: list | None = None) -> bool:
         response = slack_call(
             "chat.update",
             self.client.chat_update,
@@ -76,126 +213,10 @@ class SlackNotifier:
         )
         return response is not None
 
-    def reply(
+    def _reply(
         self, ref: MessageRef, text: str, blocks: list | None = None, **kw: Any
     ) -> MessageRef | None:
-        return self.post(ref.channel, text, blocks, thread_ts=ref.ts, **kw)
-
-    # --- requests and decisions (flows 1-2) ----------------------------------
-
-    def request_submitted(self, request: RequestView) -> MessageRef | None:
-        text, blocks = approval_message(request)
-        ref = self.post(self.config.slack.approval_channel, text, blocks)
-        self.dm(request.requester_id, submitted_dm(request))
-        return ref
-
-    def request_updated(self, request: RequestView) -> None:
-        if not (request.approval_channel and request.approval_ts):
-            log.info("request #%s has no approval message to update", request.id)
-            return
-        text, blocks = approval_message(request)
-        self.update(MessageRef(request.approval_channel, request.approval_ts), text, blocks)
-
-    def tell_requester(self, request: RequestView, text: str) -> None:
-        self.dm(request.requester_id, text)
-
-    # --- provisioning (flow 3) -----------------------------------------------
-
-    def provisioning_failed(self, request: RequestView) -> MessageRef | None:
-        """Reply in the approval thread so owners are notified (an in-place update of
-        the approval message notifies nobody); the message itself carries the buttons."""
-        if not (request.approval_channel and request.approval_ts):
-            return None
-        return self.reply(
-            MessageRef(request.approval_channel, request.approval_ts),
-            provisioning_failed_text(request),
-        )
-
-    # --- credentials link (flow 4) -------------------------------------------
-
-    def credentials_ready(self, request: RequestView, link: IssuedLink) -> MessageRef | None:
-        # The URL carries the decryption key: it goes into this DM and nowhere else
-        # (no log line below mentions it, and Slack must not unfurl it).
-        text, blocks = blocks_mod.credentials_link_message(
-            request.id, request.iam_user_name, link.url, link.expires_at
-        )
-        return self.dm(request.requester_id, text, blocks, unfurl_links=False, unfurl_media=False)
-
-    def credentials_opened(self, request: RequestView, at: datetime) -> None:
-        text = blocks_mod.credentials_opened_text(request.id, at)
-        if request.requester_dm_channel and request.requester_dm_ts:
-            dm_thread = MessageRef(request.requester_dm_channel, request.requester_dm_ts)
-            self.reply(dm_thread, text, unfurl_links=False)
-        else:
-            self.dm(request.requester_id, text, unfurl_links=False)
-        if request.approval_channel and request.approval_ts:
-            approval = MessageRef(request.approval_channel, request.approval_ts)
-            self.reply(approval, text, unfurl_links=False)
-
-    def credentials_expired(self, request: RequestView) -> None:
-        text, blocks = blocks_mod.credentials_expired_message(
-            request.id, request.requester_id, request.iam_user_name
-        )
-        if request.approval_channel and request.approval_ts:
-            self.reply(MessageRef(request.approval_channel, request.approval_ts), text, blocks)
-        else:
-            self.post(self.config.slack.approval_channel, text, blocks)
-        self.dm(request.requester_id, blocks_mod.credentials_expired_requester_text(request.id))
-
-    def credentials_reissued(self, request: RequestView, by: str) -> None:
-        text = blocks_mod.credentials_reissued_text(request.id, by)
-        if request.approval_channel and request.approval_ts:
-            self.reply(MessageRef(request.approval_channel, request.approval_ts), text)
-        else:
-            self.post(self.config.slack.approval_channel, text)
-
-    # --- reminders and lifecycle (flow 5) ------------------------------------
-
-    def remind(
-        self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime
-    ) -> MessageRef | None:
-        text, blocks = reminder_message(request, owners, reminder_number, now)
-        approval = self._approval_ref(request)
-        if approval is None:  # the approval message was never posted: remind in the channel
-            return self.post(self.config.slack.approval_channel, text, blocks)
-        return self.reply(approval, text, blocks)
-
-    def escalate(
-        self, request: RequestView, owners: tuple[str, ...], reminder_number: int, now: datetime
-    ) -> None:
-        approval = self._approval_ref(request)
-        permalink = self._permalink(approval) if approval else None
-        text, blocks = escalation_message(request, reminder_number, now, permalink)
-        for owner in owners:
-            self.dm(owner, text, blocks, unfurl_links=False, unfurl_media=False)
-
-    def pending_summary(
-        self, requests: list[RequestView], total: int, now: datetime
-    ) -> MessageRef | None:
-        entries = [
-            (request, self._permalink(ref) if (ref := self._approval_ref(request)) else None)
-            for request in requests
-        ]
-        text, blocks = pending_summary_message(entries, total, now)
-        return self.post(
-            self.config.slack.approval_channel,
-            text,
-            blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-
-    def request_expired(self, request: RequestView, expired_after: timedelta) -> None:
-        approval = self._approval_ref(request)
-        if approval is not None:
-            self.update(approval, *expired_approval_message(request, expired_after))
-        self.dm(request.requester_id, *expired_requester_message(request, expired_after))
-
-    @staticmethod
-    def _approval_ref(request: RequestView) -> MessageRef | None:
-        if request.approval_channel and request.approval_ts:
-            return MessageRef(request.approval_channel, request.approval_ts)
-        return None
+        return self._post(ref.channel, text, blocks, thread_ts=ref.ts, **kw)
 
     def _permalink(self, ref: MessageRef) -> str | None:
         response = slack_call(
@@ -205,3 +226,9 @@ class SlackNotifier:
             message_ts=ref.ts,
         )
         return response.get("permalink") if response else None
+
+
+def _approval_ref(request: RequestView) -> MessageRef | None:
+    if request.approval_channel and request.approval_ts:
+        return MessageRef(request.approval_channel, request.approval_ts)
+    return None

@@ -17,7 +17,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
-from bot.slack.blocks import sandbox_blocks, sandbox_text, sandbox_view
+from bot.slack.surfaces.sandbox_marks import sandbox_blocks, sandbox_text, sandbox_view
 
 MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage"}

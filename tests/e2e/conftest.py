@@ -1,8 +1,9 @@
-"""The REAL wiring, served over HTTP: `build_runtime` + `build_app` + `credential_routes`
-+ /healthz on one Router behind waitress on an ephemeral port, talking to the Slack Web
-API stand-in and to the shared moto server (signatures checked) as its admin.
+"""The REAL wiring, served over HTTP: `build_runtime` + `build_app` + `mount_web_routes`
+(/healthz and the credential pages) on one Router behind waitress on an ephemeral port,
+talking to the Slack Web API stand-in and to the shared moto server (signatures checked)
+as its admin.
 
-This is what `aws-access-bot run` assembles (bot/cli.py cmd_run), minus the process:
+This is what `aws-access-bot run` assembles (bot/runtime.py), minus the process:
 tests drive it with signed Slack requests and a browser, and read the database, the
 Slack calls and IAM afterwards.
 """
@@ -22,11 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.container import Container, Runtime, build_runtime
 from bot.logs import make_handler
+from bot.runtime import mount_web_routes
 from bot.settings import Settings, parse_config
 from bot.slack.app import build_app, http_handler
+from bot.slack.surfaces.approval_message import APPROVE_ACTION
+from bot.slack.surfaces.request_modal import CALLBACK_ID
+from bot.store import build_stores
 from bot.store.models import AccessRequest, AuditEvent
-from bot.web.credentials import credential_routes
-from bot.web.health import health_handler
 from bot.web.router import Router
 from tests.e2e.support import APPROVALS, OWNER1, add_users, render_config, wait_until
 from tests.support import slack_payloads as payloads
@@ -67,7 +70,7 @@ class SlackDriver:
         opened = len(self.api.calls_to("views.open"))
         assert self.post(payloads.slash_command(user, profile))[0] == 200
         view = self.api.wait_for("views.open", opened + 1)[opened]["view"]
-        assert view["callback_id"] == "request_form"
+        assert view["callback_id"] == CALLBACK_ID
         values = payloads.request_values(
             profile, name, console=console, programmatic=programmatic, reason="e2e"
         )
@@ -85,7 +88,7 @@ class SlackDriver:
         return self.post(body)[0]
 
     def approve(self, request_id: int, owner: str = OWNER1) -> None:
-        assert self.click(owner, "approve_request", request_id) == 200
+        assert self.click(owner, APPROVE_ACTION, request_id) == 200
 
     # --- reading back -----------------------------------------------------------
 
@@ -169,14 +172,19 @@ def wired(engine, sessions, clock, slack_api, aws_env):
             slack_api_url=slack_api.base_url,
             config=config,
         )
-        container = Container(settings=settings, engine=engine, sessions=sessions, clock=clock)
-        # As cmd_run wires it, but with the moto admin's session handed in.
+        container = Container(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            stores=build_stores(sessions),
+            clock=clock,
+        )
+        # As bot.runtime.start_bot wires it, but with the moto admin's session handed in.
         runtime = build_runtime(container, aws_session=moto.session())
         slack_app = build_app(
             settings, runtime.services, runtime.client, after_ack=runtime.after_ack
         )
-        router.add(["GET"], "/healthz", health_handler(engine))
-        credential_routes(router, runtime.services.credential_links, clock)
+        mount_web_routes(router, container, runtime)
         router.mount("/slack/events", http_handler(slack_app))
         try:
             yield WiredBot(

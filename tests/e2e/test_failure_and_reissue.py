@@ -3,7 +3,7 @@ Re-issue buttons, clicked as signed block_actions against the fully wired bot.""
 
 from __future__ import annotations
 
-from bot.slack.blocks import PROVISION_RETRY, PROVISION_ROLLBACK, REISSUE_ACTION
+from bot.slack.surfaces.approval_message import PROVISION_RETRY, PROVISION_ROLLBACK, REISSUE_ACTION
 from tests.e2e.support import (
     ALICE,
     MALLORY,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.blocks import APPROVE_ACTION, DENY_ACTION, REISSUE_ACTION
+from bot.slack.surfaces.approval_message import APPROVE_ACTION, DENY_ACTION, REISSUE_ACTION
 from tests.e2e.support import (
     ALICE,
     POLICY,

@@ -13,15 +13,23 @@ import pytest
 from slack_sdk import WebClient
 
 from bot import crypto
-from bot.services.vault import CredentialLinks, CredentialVault
+from bot.domain.credentials import IssuedLink
+from bot.domain.events import CredentialsIssued
+from bot.domain.ports import Notifier
+from bot.services.vault import CredentialLinks
 from bot.slack.notifier import SlackNotifier
+from bot.slack.surfaces.approval_message import REISSUE_ACTION
+from bot.store import Stores, build_stores
 from bot.web.credentials import RateLimiter, credential_routes
 from bot.web.router import Router
+from tests.support.notifier import RecordingNotifier
 from tests.support.slack_api import SlackApiStub
 from tests.support.vault import (
-    RecordingNotifier,
+    PUBLIC_URL,
     bot_config,
-    provisioned_request,
+    issue,
+    key_of,
+    proof_of,
     sample_credentials,
 )
 from tests.support.wsgi import serve_wsgi
@@ -29,10 +37,26 @@ from tests.support.wsgi import serve_wsgi
 CONFIG = bot_config()
 
 
+def credential_links(stores: Stores, notifier: Notifier, clock) -> CredentialLinks:
+    return CredentialLinks(
+        stores.links,
+        stores.requests,
+        stores.provisioning,
+        notifier,
+        CONFIG,
+        public_url=PUBLIC_URL,
+        clock=clock,
+    )
+
+
 @pytest.fixture
-def links(sessions, clock) -> CredentialLinks:
-    vault = CredentialVault(CONFIG, "http://bot.test")
-    return CredentialLinks(sessions, vault, RecordingNotifier(), CONFIG, clock=clock)
+def stores(sessions) -> Stores:
+    return build_stores(sessions)
+
+
+@pytest.fixture
+def links(stores, clock) -> CredentialLinks:
+    return credential_links(stores, RecordingNotifier(), clock)
 
 
 @pytest.fixture
@@ -48,10 +72,9 @@ def base(links, clock, limiter):
         yield url
 
 
-def sealed(links, sessions, clock):
-    request_id = provisioned_request(sessions, clock.now())
-    with sessions.begin() as session:
-        return links.vault.seal(session, request_id, sample_credentials(), clock.now())
+def sealed(stores: Stores, clock) -> IssuedLink:
+    """The link of a request provisioned now (through the store's operations)."""
+    return issue(stores, clock.now()).link
 
 
 def http(url: str, method: str = "GET", body: bytes | None = None, ctype: str | None = None):
@@ -65,8 +88,7 @@ def http(url: str, method: str = "GET", body: bytes | None = None, ctype: str | 
 
 
 def reveal(base: str, link, proof: bytes | None = None):
-    key = crypto.from_b64url(urlsplit(link.url).fragment)
-    body = json.dumps({"proof": crypto.b64url(proof or crypto.key_check(key))}).encode()
+    body = json.dumps({"proof": crypto.b64url(proof or proof_of(link))}).encode()
     return http(f"{base}/credentials/{link.link_id}/reveal", "POST", body, "application/json")
 
 
@@ -80,10 +102,8 @@ def assert_locked_down(headers: dict[str, str]) -> None:
     assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
 
 
-def test_get_shows_the_button_never_the_secret_and_does_not_burn(
-    base, links, sessions, clock
-) -> None:
-    link = sealed(links, sessions, clock)
+def test_get_shows_the_button_never_the_secret_and_does_not_burn(base, stores, clock) -> None:
+    link = sealed(stores, clock)
     credentials = sample_credentials()
     for _ in range(3):  # previewers, scanners and the person themselves
         status, headers, page = http(f"{base}/credentials/{link.link_id}")
@@ -101,13 +121,13 @@ def test_get_shows_the_button_never_the_secret_and_does_not_burn(
     assert status == 200 and set(json.loads(body)) == {"ciphertext", "nonce"}
 
 
-def test_reveal_once_then_410_json_and_page(base, links, sessions, clock) -> None:
-    link = sealed(links, sessions, clock)
+def test_reveal_once_then_410_json_and_page(base, stores, clock) -> None:
+    link = sealed(stores, clock)
     status, headers, body = reveal(base, link)
     assert status == 200
     assert_locked_down(headers)
     data = json.loads(body)
-    key = crypto.from_b64url(urlsplit(link.url).fragment)
+    key = key_of(link)
     box = crypto.SealedBox(
         crypto.from_b64url(data["ciphertext"]), crypto.from_b64url(data["nonce"])
     )
@@ -124,24 +144,25 @@ def test_reveal_once_then_410_json_and_page(base, links, sessions, clock) -> Non
     assert_locked_down(headers)
 
 
-def test_bare_post_reveals_once_as_designed(base, links, sessions, clock) -> None:
-    """DESIGN.md's contract: POST /credentials/<id>/reveal hands out the ciphertext once.
+def test_bare_post_reveals_once_as_designed(base, stores, clock) -> None:
+    """The contract (docs/architecture.md, "Credentials"): POST /credentials/<id>/reveal
+    hands out the ciphertext once.
     A client that sends no key check (no body, or JSON without `proof`) gets exactly
     that; the page always sends one so that a cut-off link is refused without burning."""
-    link = sealed(links, sessions, clock)
+    link = sealed(stores, clock)
     url = f"{base}/credentials/{link.link_id}/reveal"
     status, headers, body = http(url, "POST", b"", "application/json")
     assert status == 200 and set(json.loads(body)) == {"ciphertext", "nonce"}
     assert_locked_down(headers)
     assert http(url, "POST", b"", "application/json")[0] == 410
-    other = sealed(links, sessions, clock)
+    other = sealed(stores, clock)
     other_url = f"{base}/credentials/{other.link_id}/reveal"
     assert http(other_url, "POST", b"{}", "application/json")[0] == 200
     assert http(other_url, "POST", b"{}", "application/json")[0] == 410
 
 
-def test_expired_link_gets_410_page(base, links, sessions, clock) -> None:
-    link = sealed(links, sessions, clock)
+def test_expired_link_gets_410_page(base, stores, clock) -> None:
+    link = sealed(stores, clock)
     clock.advance(hours=24)
     status, _, page = http(f"{base}/credentials/{link.link_id}")
     assert status == 410 and b"expired" in page
@@ -161,8 +182,8 @@ def test_unknown_links_get_a_404_page_with_the_same_headers(base, path: str) -> 
     assert status == 404 and json.loads(body)["error"] == "unknown"
 
 
-def test_bad_reveal_bodies_are_refused_without_burning(base, links, sessions, clock) -> None:
-    link = sealed(links, sessions, clock)
+def test_bad_reveal_bodies_are_refused_without_burning(base, stores, clock) -> None:
+    link = sealed(stores, clock)
     url = f"{base}/credentials/{link.link_id}/reveal"
     assert http(url, "POST", b"proof=x", "application/x-www-form-urlencoded")[0] == 400
     assert http(url, "POST", b"{not json", "application/json")[0] == 400
@@ -174,8 +195,8 @@ def test_bad_reveal_bodies_are_refused_without_burning(base, links, sessions, cl
     assert reveal(base, link)[0] == 200
 
 
-def test_reveal_attempts_are_rate_limited_per_client(base, links, sessions, clock) -> None:
-    link = sealed(links, sessions, clock)
+def test_reveal_attempts_are_rate_limited_per_client(base, stores, clock) -> None:
+    link = sealed(stores, clock)
     wrong = crypto.key_check(crypto.new_key())
     statuses = [reveal(base, link, proof=wrong)[0] for _ in range(5)]
     assert statuses == [403] * 5
@@ -218,20 +239,14 @@ def slack():
 
 
 def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
-    slack, sessions, clock, caplog
+    slack, stores, clock, caplog
 ) -> None:
     caplog.set_level("DEBUG")
     notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
-    vault = CredentialVault(CONFIG, "http://bot.test")
-    links = CredentialLinks(sessions, vault, notifier, CONFIG, clock=clock)
-    link = sealed(links, sessions, clock)
-    with sessions() as session:
-        from bot.store.repository import Repository
-        from bot.store.views import request_view
-
-        repo = Repository(session)
-        view = request_view(repo, repo.get(1), CONFIG)
-    ref = notifier.credentials_ready(view, link)
+    links = credential_links(stores, notifier, clock)
+    issued = issue(stores, clock.now())
+    link = issued.link
+    ref = notifier.notify(CredentialsIssued(issued.request, link))
     assert ref is not None
     [dm] = slack.calls_to("chat.postMessage")
     assert dm["channel"] == "D0REQUESTER"
@@ -246,8 +261,7 @@ def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
     assert not any(urlsplit(link.url).fragment in line for line in ours)
 
     slack.clear()
-    key = crypto.from_b64url(urlsplit(link.url).fragment)
-    links.reveal(link.link_id, clock.now(), proof=crypto.key_check(key))
+    links.reveal(link.link_id, clock.now(), proof=proof_of(link))
     replies = slack.calls_to("chat.postMessage")
     threads = {(r["channel"], r["thread_ts"]) for r in replies}
     assert threads == {
@@ -257,23 +271,21 @@ def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
     assert all("was opened" in r["text"] for r in replies)
 
 
-def test_expired_link_offers_owners_a_reissue_button(slack, sessions, clock) -> None:
+def test_expired_link_offers_owners_a_reissue_button(slack, stores, clock) -> None:
     notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
-    links = CredentialLinks(
-        sessions, CredentialVault(CONFIG, "http://bot.test"), notifier, CONFIG, clock=clock
-    )
-    sealed(links, sessions, clock)
+    links = credential_links(stores, notifier, clock)
+    request = issue(stores, clock.now()).request
     assert links.purge_expired(clock.advance(days=2)) == 1
     posts = slack.calls_to("chat.postMessage")
     [offer] = [p for p in posts if p["channel"] == "C0APPROVALS"]
     assert offer["thread_ts"] == "1700000000.000001"
     [button] = [e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert button["action_id"] == "credentials_reissue" and button["value"] == "1"
+    assert button["action_id"] == REISSUE_ACTION and button["value"] == str(request.id)
     assert any(p["channel"] == "D0REQUESTER" and "expired" in p["text"] for p in posts)
 
 
 def test_run_serves_the_credential_pages(tmp_path, config_file) -> None:
-    """`aws-access-bot run` mounts the routes (the wiring in cli.cmd_run)."""
+    """`aws-access-bot run` mounts the routes (bot.runtime.mount_web_routes)."""
     import signal
 
     from tests.support.processes import free_port, start_bot, wait_http

@@ -14,16 +14,16 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.domain.credentials import Credentials
-from bot.services.vault import CredentialLinks, CredentialVault
+from bot.domain.events import CredentialsIssued
 from bot.slack.notifier import SlackNotifier
+from bot.store import build_stores
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from bot.store.repository import Repository
-from bot.store.views import request_view
 from bot.web.credentials import credential_routes
 from bot.web.router import Router
+from tests.integration.test_credential_pages import CONFIG, credential_links
 from tests.support.moto import unique
 from tests.support.slack_api import SlackApiStub
-from tests.support.vault import bot_config, provisioned_request
+from tests.support.vault import issue
 from tests.support.wsgi import serve_wsgi
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,7 +36,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CSV_HEADER = ["User name", "Password", "Access key ID", "Secret access key", "Console login link"]
-CONFIG = bot_config()
 
 pytestmark = [
     pytest.mark.browser,
@@ -68,16 +67,12 @@ def slack():
 def app(tmp_path, clock, slack):
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade(engine)
-    sessions = make_sessionmaker(engine)
+    stores = build_stores(make_sessionmaker(engine))
     notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
-    links = CredentialLinks(
-        sessions, CredentialVault(CONFIG, "http://placeholder"), notifier, CONFIG, clock=clock
-    )
     router = Router()
-    credential_routes(router, links, clock)
+    credential_routes(router, credential_links(stores, notifier, clock), clock)
     with serve_wsgi(router) as base:
-        links.vault.public_url = base  # the page is served where the link points
-        yield links, sessions, notifier
+        yield stores, notifier, base  # links are sealed for `base`: the page is served there
     engine.dispose()
 
 
@@ -117,14 +112,11 @@ def preview_get(url: str) -> int:
 def test_open_reveal_use_download_and_reload(
     browser, app, slack, moto_server, clock, tmp_path
 ) -> None:
-    links, sessions, notifier = app
+    stores, notifier, base = app
     credentials = iam_user_with_keys(moto_server)
-    request_id = provisioned_request(sessions, clock.now(), credentials.user_name)
-    with sessions.begin() as session:
-        link = links.vault.seal(session, request_id, credentials, clock.now())
-    with sessions() as session:
-        repo = Repository(session)
-        notifier.credentials_ready(request_view(repo, repo.get(request_id), CONFIG), link)
+    issued = issue(stores, clock.now(), credentials, public_url=base)
+    link = issued.link
+    notifier.notify(CredentialsIssued(issued.request, link))
     url = dm_link(slack)
     assert url == link.url and "#" in url
 
@@ -193,13 +185,11 @@ def test_open_reveal_use_download_and_reload(
 
 
 def test_a_link_without_its_key_cannot_be_used_up(browser, app, moto_server, clock) -> None:
-    links, sessions, _ = app
-    request_id = provisioned_request(sessions, clock.now())
+    stores, _, base = app
     credentials = Credentials(
         "alice", "https://x.signin.aws.amazon.com/console", "pw", "AKIA1", "s"
     )
-    with sessions.begin() as session:
-        link = links.vault.seal(session, request_id, credentials, clock.now())
+    link = issue(stores, clock.now(), credentials, public_url=base).link
     page = browser.new_page()
     for damaged in (link.url.split("#")[0], link.url[:-3]):
         page.goto(damaged)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _slack_client
 from bot.doctor import check_public_url, is_loopback, mark, run_checks
+from bot.slack.client import build_web_client
 from bot.store.db import make_engine, upgrade
 from tests.conftest import MINIMAL_CONFIG
 from tests.support.moto import unique
@@ -49,7 +49,10 @@ def lines(env: dict[str, str], aws_clients=None) -> list[str]:
         raise AssertionError("AWS clients were not expected to be built")
 
     results = run_checks(
-        env, slack_client=_slack_client, aws_clients=aws_clients or no_aws, engine_for=make_engine
+        env,
+        slack_client=build_web_client,
+        aws_clients=aws_clients or no_aws,
+        engine_for=make_engine,
     )
     return [mark(r) for r in results]
 

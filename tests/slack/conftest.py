@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.container import Container, build_iam_directory, build_services, build_web_client
+from bot.container import Container, build_iam_directory, build_services
 from bot.settings import Settings, parse_config
+from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, http_handler
+from bot.slack.client import build_web_client
+from bot.store import build_stores
 from bot.store.models import AccessRequest, AuditEvent
 from bot.web.router import Router
 from tests.support import slack_payloads as payloads
@@ -167,21 +172,54 @@ def iam(moto_server):
 
 
 @pytest.fixture
-def bot(engine, sessions, clock, slack_api, iam):
-    settings = Settings(
-        database_url=str(engine.url),
-        slack_bot_token="xoxb-test",  # noqa: S106 - a test value
-        slack_signing_secret=SECRET,
-        slack_api_url=slack_api.base_url,
-        config=parse_config(tomllib.loads(CONFIG), "test.toml"),
-    )
-    container = Container(settings=settings, engine=engine, sessions=sessions, clock=clock)
-    client = build_web_client(settings)
-    approved: list[int] = []
-    services = build_services(
-        container, client, build_iam_directory(iam), on_approved=approved.append
-    )
-    router = Router()
-    router.mount("/slack/events", http_handler(build_app(settings, services, client)))
-    with serve_wsgi(router) as base:
-        yield Bot(f"{base}/slack/events", slack_api, container, approved)
+def make_bot(engine, sessions, clock, slack_api, iam):
+    """Bots over one database and one Slack stand-in, each with its own config (as a
+    restart after a config edit would be)."""
+
+    @contextmanager
+    def make(config: str = CONFIG) -> Iterator[Bot]:
+        settings = Settings(
+            database_url=str(engine.url),
+            slack_bot_token="xoxb-test",  # noqa: S106 - a test value
+            slack_signing_secret=SECRET,
+            slack_api_url=slack_api.base_url,
+            config=parse_config(tomllib.loads(config), "test.toml"),
+        )
+        container = Container(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            stores=build_stores(sessions),
+            clock=clock,
+        )
+        client = build_web_client(settings)
+        approved: list[int] = []
+        services = build_services(
+            container, client, build_iam_directory(iam), on_approved=approved.append
+        )
+        after_ack = AfterAck()
+        router = Router()
+        router.mount(
+            "/slack/events",
+            http_handler(build_app(settings, services, client, after_ack=after_ack)),
+        )
+        try:
+            with serve_wsgi(router) as base:
+                yield Bot(f"{base}/slack/events", slack_api, container, approved)
+        finally:
+            after_ack.shutdown(wait=True)
+
+    return make
+
+
+@pytest.fixture
+def bot(make_bot):
+    with make_bot() as bot:
+        yield bot
+
+
+def without_profile(config: str, name: str) -> str:
+    """`config` with the profile `name` removed."""
+    head, *profiles = config.split("[[profiles]]")
+    kept = [p for p in profiles if f'name = "{name}"' not in p]
+    return "[[profiles]]".join([head, *kept])

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.slack.conftest import ALICE, BOB, OWNER1, OWNER2, Bot
+from bot.domain.rules import PROFILE_GONE
+from tests.slack.conftest import ALICE, BOB, CONFIG, OWNER1, OWNER2, Bot, without_profile
 from tests.support import slack_payloads as payloads
 from tests.support.moto import unique
 
@@ -74,13 +75,19 @@ def test_deny_without_reason(bot: Bot) -> None:
     assert bot.row(request_id).deny_reason is None
 
 
-@pytest.mark.parametrize("action", ["approve_request", "deny_request"])
-def test_non_owner_click_changes_nothing(bot: Bot, action: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "refusal"),
+    [
+        ("approve_request", "Only the account owners can approve."),
+        ("deny_request", "Only the account owners can deny."),
+    ],
+)
+def test_non_owner_click_changes_nothing(bot: Bot, action: str, refusal: str) -> None:
     request_id = bot.request(ALICE, "developer", unique("alice"))
     assert bot.click(BOB, action, request_id) == 200
     [ephemeral] = bot.api.wait_for("chat.postEphemeral")
     assert ephemeral["user"] == BOB and ephemeral["channel"] == "C0APPROVALS"
-    assert "only the account owners can approve" in ephemeral["text"].lower()
+    assert ephemeral["text"] == refusal
     time.sleep(0.1)
     assert bot.api.calls_to("chat.update") == [] and bot.api.calls_to("views.open") == []
     assert bot.row(request_id).status == "pending"
@@ -246,3 +253,28 @@ def test_failed_update_does_not_undo_the_decision(bot: Bot) -> None:
     bot.api.wait_for("chat.postMessage", 3)  # the requester is still told
     assert bot.row(request_id).status == "approved"
     assert bot.wait_handed_off(request_id) == [request_id]
+
+
+def test_a_request_whose_profile_was_removed_can_be_denied_not_approved(bot: Bot, make_bot) -> None:
+    request_id = bot.request(ALICE, "prod", unique("alice"))
+    with make_bot(without_profile(CONFIG, "prod")) as restarted:
+        assert restarted.click(OWNER1, "approve_request", request_id) == 200
+        [ephemeral] = restarted.api.wait_for("chat.postEphemeral")
+        assert ephemeral["text"] == f"Request #{request_id} cannot be approved: {PROFILE_GONE}."
+        assert restarted.row(request_id).status == "pending"
+        assert restarted.events(request_id) == ["requested"]
+
+        # The owner's App Home offers Deny only, and says why.
+        restarted.post(payloads.app_home_opened(OWNER1), content_type="application/json")
+        [home] = restarted.api.wait_for("views.publish")
+        queue = [b for b in home["view"]["blocks"] if b.get("block_id") == f"decision-{request_id}"]
+        assert [e["action_id"] for e in queue[0]["elements"]] == ["deny_request"]
+        assert PROFILE_GONE in json.dumps(home["view"])
+
+        restarted.click(OWNER2, "deny_request", request_id)
+        view = restarted.api.wait_for("views.open")[0]["view"]
+        restarted.post(payloads.view_submission(OWNER2, view, payloads.deny_values("gone")))
+        [update] = restarted.api.wait_for("chat.update")
+        assert not _has_buttons(update) and f"denied by <@{OWNER2}>" in _text(update)
+        assert restarted.row(request_id).status == "denied"
+        assert restarted.approved == []

@@ -20,13 +20,8 @@ import pytest
 from bot import crypto
 from bot.cli import main
 from bot.sandbox import INSTALL_HINT, SANDBOX_ACCOUNT
-from bot.slack.blocks import (
-    APPROVE_ACTION,
-    PROVISION_RETRY,
-    SANDBOX_BLOCK_ID,
-    SANDBOX_NOTE,
-    SANDBOX_PREFIX,
-)
+from bot.slack.surfaces.approval_message import APPROVE_ACTION, PROVISION_RETRY
+from bot.slack.surfaces.sandbox_marks import SANDBOX_BLOCK_ID, SANDBOX_NOTE, SANDBOX_PREFIX
 from tests.slack.conftest import ALICE, BOB, CONFIG, OWNER1, OWNER2, SECRET
 from tests.support import slack_payloads as payloads
 from tests.support.processes import free_port, start_bot, wait_http

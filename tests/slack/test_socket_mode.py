@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.slack.blocks import APPROVE_ACTION
+from bot.slack.surfaces.approval_message import APPROVE_ACTION
 from bot.store.db import make_engine
 from bot.store.models import AccessRequest
 from tests.conftest import PG_SKIP_REASON, postgres_url, reset_postgres

@@ -9,13 +9,14 @@ import pytest
 
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
-from bot.slack.blocks import (
-    MAX_TEXT,
+from bot.slack.surfaces.approval_message import (
     PROVISION_RETRY,
     PROVISION_ROLLBACK,
+    build,
     provisioning_blocks,
     provisioning_failed_text,
 )
+from bot.slack.surfaces.blockkit import MAX_TEXT
 
 REQUEST = RequestView(
     id=17,
@@ -79,18 +80,16 @@ def test_undecided_requests_have_no_provisioning_section() -> None:
 
 
 def test_the_approval_message_itself_carries_the_provisioning_section() -> None:
-    # The notifier re-renders approval_message on every change: a failed request's
+    # The notifier re-renders the approval message on every change: a failed request's
     # buttons must be in it, and gone again once it is provisioned.
-    from bot.slack.blocks import approval_message
-
-    _, failed = approval_message(REQUEST)
+    _, failed = build(REQUEST)
     actions = [b for b in failed if b["type"] == "actions"]
     assert [e["action_id"] for a in actions for e in a["elements"]] == [
         PROVISION_RETRY,
         PROVISION_ROLLBACK,
     ]
     assert "NoSuchEntity: Group developers not found" in texts(failed)
-    _, done = approval_message(replace(REQUEST, status=Status.PROVISIONED, last_error=None))
+    _, done = build(replace(REQUEST, status=Status.PROVISIONED, last_error=None))
     # Provisioned: no Retry / Roll back, but owners can re-issue a lost link.
     [actions] = [b for b in done if b["type"] == "actions"]
     [reissue] = actions["elements"]

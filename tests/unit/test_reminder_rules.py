@@ -18,16 +18,15 @@ from bot.domain.reminders import (
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
 from bot.settings import Reminders
-from bot.slack.blocks import (
-    MAX_MESSAGE_BLOCKS,
+from bot.slack.surfaces.blockkit import MAX_MESSAGE_BLOCKS, MAX_TEXT
+from bot.slack.surfaces.channel import (
     MAX_SUMMARY_ROWS,
-    MAX_TEXT,
     escalation_message,
     expired_approval_message,
-    expired_requester_message,
     pending_summary_message,
     reminder_message,
 )
+from bot.slack.surfaces.dms import expired_message as expired_requester_message
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 POLICY = Reminders(

@@ -9,17 +9,15 @@ import pytest
 
 from bot.sandbox import SANDBOX_ACCOUNT, start_sandbox_aws
 from bot.settings import parse_config
-from bot.slack.blocks import (
-    MAX_MESSAGE_BLOCKS,
-    MAX_VIEW_BLOCKS,
+from bot.slack.sandbox import mark_payload
+from bot.slack.surfaces.blockkit import MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, mrkdwn
+from bot.slack.surfaces.sandbox_marks import (
     SANDBOX_BLOCK_ID,
     SANDBOX_PREFIX,
-    mrkdwn,
     sandbox_blocks,
     sandbox_text,
     sandbox_view,
 )
-from bot.slack.sandbox import mark_payload
 from tests.conftest import MINIMAL_CONFIG
 
 

@@ -1,41 +1,32 @@
-"""The owners' "Re-issue credentials" button (flow 4)."""
+"""The owners' "Re-issue credentials" button (flow 4): rotating keys in AWS takes longer
+than Slack's 3 seconds, so it runs after the ack; a refusal is said to the clicker."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
 
 from bot.domain.errors import DomainError
-from bot.slack.blocks import REISSUE_ACTION
-from bot.slack.calls import slack_call
+from bot.slack.listeners import on_button
+from bot.slack.listeners.replies import tell_actor
+from bot.slack.surfaces.approval_message import REISSUE_ACTION
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.services import Services
+    from bot.slack.after_ack import AfterAck
 
 
-def register(app: Any, services: Any, after_ack: Any) -> None:
-    """`services.credential_links` is a bot.services.vault.CredentialLinks."""
+def register(app: App, services: Services, after_ack: AfterAck) -> None:
+    links = services.credential_links
+    assert links is not None  # register_all only registers this where it exists
 
-    @app.action(REISSUE_ACTION)
-    def reissue(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
-        ack()  # rotating keys in AWS can take longer than Slack's 3 seconds
-        after_ack(reissue_after_ack, body, action, client)
-
-    def reissue_after_ack(body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
-        user_id = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id")
+    def reissue(request_id: int, body: dict[str, Any], client: WebClient) -> None:
         try:
-            request_id = int(action["value"])
-        except (KeyError, TypeError, ValueError):
-            log.warning("re-issue clicked with a malformed request id")
-            return
-        try:
-            services.credential_links.reissue(request_id, user_id)
+            links.reissue(request_id, body["user"]["id"])
         except DomainError as exc:  # not an owner, wrong state, AWS refused: say why
-            if channel:
-                slack_call(
-                    "chat.postEphemeral",
-                    client.chat_postEphemeral,
-                    channel=channel,
-                    user=user_id,
-                    text=str(exc),
-                )
+            tell_actor(client, services, body, str(exc))
+
+    on_button(app, services, after_ack, REISSUE_ACTION, reissue)

@@ -1,60 +1,46 @@
-"""Retry / Roll back buttons on a failed request (flow 3). Thin: ack at once, parse
-the payload, hand the work to the provisioning worker; refusals go back ephemerally."""
+"""Retry / Roll back on a failed request (flows 3 and 6): the provisioning worker refuses at
+once (the clicker hears why, ephemerally) or runs the work in the background."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.slack.blocks import PROVISION_RETRY, PROVISION_ROLLBACK
-from bot.slack.calls import slack_call
+from slack_sdk import WebClient
+
+from bot.slack.listeners import Body, on_button
+from bot.slack.listeners.replies import tell_actor
+from bot.slack.surfaces.approval_message import PROVISION_RETRY, PROVISION_ROLLBACK
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.services import Services
+    from bot.slack.after_ack import AfterAck
 
 log = logging.getLogger(__name__)
 
 
-def _parse(body: dict[str, Any]) -> tuple[int | None, str, str | None]:
-    """(request id, clicking user, channel) from a block_actions payload."""
-    action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value", ""))
-    channel = (body.get("channel") or body.get("container") or {}).get("id") or (
-        body.get("container") or {}
-    ).get("channel_id")
-    return (int(value) if value.isdigit() else None), body["user"]["id"], channel
+def register(app: App, services: Services, after_ack: AfterAck) -> None:
+    worker = services.provisioning_worker
+    assert worker is not None  # register_all only registers these where it exists
 
-
-def register(app: Any, services: Any, after_ack: Any) -> None:
-    """`services.provisioning_worker` is the ProvisioningWorker."""
-
-    def handle(kind: str, ack: Any, body: dict[str, Any], client: Any) -> None:
-        ack()
-        after_ack(handle_after_ack, kind, body, client)
-
-    def handle_after_ack(kind: str, body: dict[str, Any], client: Any) -> None:
-        request_id, actor, channel = _parse(body)
-        worker = services.provisioning_worker
-        if request_id is None:
-            result_ok, message = False, "this button does not name a request"
-        else:
-            action = worker.retry if kind == PROVISION_RETRY else worker.roll_back
-            result, _future = action(request_id, actor)
-            result_ok, message = result.ok, result.message
-        if not result_ok and channel:
-            slack_call(
-                "chat.postEphemeral",
-                client.chat_postEphemeral,
-                channel=channel,
-                user=actor,
-                text=message,
-            )
+    def run(kind: str, request_id: int, body: Body, client: WebClient) -> None:
+        actor = body["user"]["id"]
+        action = worker.retry if kind == PROVISION_RETRY else worker.roll_back
+        result, _future = action(request_id, actor)
+        if not result.ok:
+            tell_actor(client, services, body, result.message)
         log.info(
             "provisioning action",
-            extra={"action": kind, "request_id": request_id, "actor": actor, "ok": result_ok},
+            extra={"action": kind, "request_id": request_id, "actor": actor, "ok": result.ok},
         )
 
-    @app.action(PROVISION_RETRY)
-    def on_retry(ack: Any, body: dict[str, Any], client: Any) -> None:
-        handle(PROVISION_RETRY, ack, body, client)
+    def retry(request_id: int, body: Body, client: WebClient) -> None:
+        run(PROVISION_RETRY, request_id, body, client)
 
-    @app.action(PROVISION_ROLLBACK)
-    def on_roll_back(ack: Any, body: dict[str, Any], client: Any) -> None:
-        handle(PROVISION_ROLLBACK, ack, body, client)
+    def roll_back(request_id: int, body: Body, client: WebClient) -> None:
+        run(PROVISION_ROLLBACK, request_id, body, client)
+
+    on_button(app, services, after_ack, PROVISION_RETRY, retry)
+    on_button(app, services, after_ack, PROVISION_ROLLBACK, roll_back)

@@ -1,26 +1,35 @@
-"""Answers to the person who clicked: an ephemeral in a channel, a notice on App Home."""
+"""Answers to the person who clicked, where they clicked: a notice on their App Home, or
+an ephemeral message in the channel."""
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.slack.blocks import home_view
 from bot.slack.calls import slack_call
+from bot.slack.surfaces.app_home import home_view
+from bot.slack.surfaces.approval_message import Origin
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-log = logging.getLogger(__name__)
+
+def origin_of(body: dict[str, Any]) -> Origin:
+    """Where a block action came from: App Home, or a channel's message."""
+    container = body.get("container") or {}
+    if container.get("type") == "view" or (body.get("view") or {}).get("type") == "home":
+        return Origin(home=True)
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    return Origin(channel=channel)
 
 
 def publish_home(
     client: WebClient, services: Services, user_id: str, notice: str | None = None
 ) -> None:
+    """App Home: the viewer's requests; for an owner, the queue of the accounts they own."""
     own = services.queries.of_requester(user_id)
-    pending = services.queries.pending() if services.queries.is_owner(user_id) else None
+    pending = services.queries.pending(user_id) if services.queries.is_owner(user_id) else None
     slack_call(
         "views.publish",
         client.views_publish,
@@ -29,20 +38,20 @@ def publish_home(
     )
 
 
-def tell_actor(client: WebClient, services: Services, body: dict[str, Any], text: str) -> None:
-    """Answer the clicker where they clicked: ephemeral in the channel, or on App Home."""
-    user_id = body["user"]["id"]
-    if (body.get("container") or {}).get("type") == "view" or body.get("view", {}).get(
-        "type"
-    ) == "home":
+def tell(client: WebClient, services: Services, user_id: str, origin: Origin, text: str) -> None:
+    """`text` to `user_id` alone: on their App Home, or ephemeral in the channel."""
+    if origin.home:
         publish_home(client, services, user_id, notice=text)
-        return
-    channel = (body.get("channel") or {}).get("id")
-    if channel:
+    elif origin.channel:
         slack_call(
             "chat.postEphemeral",
             client.chat_postEphemeral,
-            channel=channel,
+            channel=origin.channel,
             user=user_id,
             text=text,
         )
+
+
+def tell_actor(client: WebClient, services: Services, body: dict[str, Any], text: str) -> None:
+    """Answer the clicker of a block action where they clicked."""
+    tell(client, services, body["user"]["id"], origin_of(body), text)
