@@ -31,9 +31,11 @@ $(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
 sandbox: $(VENV)/.installed-sandbox
 	@set -a; [ ! -f .env ] || . ./.env; set +a; exec $(BIN)/aws-access-bot run --sandbox
 
+# ruff, then the layering contracts in pyproject.toml (docs/architecture.md, "Layers").
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/pytest -q

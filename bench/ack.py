@@ -22,7 +22,7 @@ from bench.harness import Report, percentile
 from bench.load import fire
 from bench.seed import reset_database, seed_pending
 from bench.servers import OWNERS, REQUESTER, SECRET, Server, start_bare, start_bot
-from bot.slack.blocks import APPROVE_ACTION
+from bot.slack.surfaces.approval_message import APPROVE_ACTION
 from bot.store.db import make_engine
 from bot.store.models import Approval
 from tests.support import slack_payloads as payloads

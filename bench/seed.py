@@ -1,12 +1,18 @@
-"""Bulk-seed a history of requests: N rows, 1% still pending, the rest decided."""
+"""Bulk-seed a history of requests: N rows, 1% still pending, the rest decided. Every
+row carries its frozen rules (docs/architecture.md, "Frozen rules"), as a submit stores
+them, from the bench config's profile."""
 
 from __future__ import annotations
 
 import random
+import tomllib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert
 
+from bench.servers import CONFIG
+from bot.domain.rules import freeze
+from bot.settings import parse_config
 from bot.store.models import AccessRequest, Approval, AuditEvent, CredentialLink
 
 DECIDED = ("provisioned", "denied", "expired", "cancelled", "revoked")
@@ -43,6 +49,7 @@ def seed_history(engine: Engine, total: int, *, now: datetime, pending_share: fl
                     "provision_attempts": 0,
                     "approval_channel": "C0APPROVALS",
                     "approval_ts": f"{1700000000 + i}.000100",
+                    **frozen_rules("developer", created),
                 }
             )
             if len(rows) == 5000:
@@ -51,6 +58,23 @@ def seed_history(engine: Engine, total: int, *, now: datetime, pending_share: fl
         if rows:
             conn.execute(insert(AccessRequest), rows)
     return pending
+
+
+def frozen_rules(profile_name: str, now: datetime) -> dict[str, object]:
+    """The rule columns a submit of `profile_name` (bench config) stores."""
+    config = parse_config(tomllib.loads(CONFIG), "bench.toml")
+    profile = config.profile(profile_name)
+    assert profile is not None, profile_name
+    rules = freeze(profile, config, console=True, programmatic=True)
+    return {
+        "account": rules.account,
+        "groups": list(rules.groups),
+        "policies": list(rules.policies),
+        "permissions_boundary": rules.permissions_boundary,
+        "max_duration_seconds": None,
+        "approvals_required": rules.approvals_required,
+        "rules_frozen_at": now,
+    }
 
 
 def utc_now() -> datetime:
@@ -74,6 +98,7 @@ def seed_pending(engine: Engine, count: int, *, profile: str, now: datetime) -> 
             "provision_attempts": 0,
             "approval_channel": "C0APPROVALS",
             "approval_ts": f"{1700000000 + i}.000100",
+            **frozen_rules(profile, now),
         }
         for i in range(count)
     ]

@@ -22,19 +22,19 @@ from bench.harness import Report
 from bench.load import fire
 from bench.seed import reset_database, seed_pending
 from bench.servers import BOT_TOKEN, CONFIG, OWNERS, SECRET, wait_until
-from bot.container import Container, build_runtime, build_web_client
-from bot.domain.ports import SystemClock
+from bot.container import build_container, build_runtime
 from bot.settings import Settings, parse_config
 from bot.slack.app import build_app, http_handler
-from bot.slack.blocks import APPROVE_ACTION
-from bot.store.db import make_engine, make_sessionmaker
+from bot.slack.client import build_web_client
+from bot.slack.surfaces.approval_message import APPROVE_ACTION
 from bot.store.models import AccessRequest
 from bot.web.router import Router
 from bot.web.server import serving
 from tests.support import slack_payloads as payloads
 from tests.support.moto import start_moto, unique
 
-# One call per step of DESIGN.md flow 3 for a console + programmatic user in one group.
+# One call per step of flow 3 (docs/architecture.md) for a console + programmatic user
+# in one group.
 MINIMAL = ("CreateUser", "CreateLoginProfile", "AddUserToGroup", "CreateAccessKey")
 WORKERS = 2  # the bot's ProvisioningWorker default
 
@@ -88,7 +88,6 @@ def measure(report: Report, workdir: Path, slack_api_url: str, count: int) -> No
 def _bot(workdir: Path, moto, slack_api_url: str, count: int):  # noqa: ANN001, ANN202
     url = f"sqlite:///{workdir / 'throughput.db'}"
     reset_database(url)
-    engine = make_engine(url)
     settings = Settings(
         database_url=url,
         slack_bot_token=BOT_TOKEN,
@@ -96,16 +95,15 @@ def _bot(workdir: Path, moto, slack_api_url: str, count: int):  # noqa: ANN001, 
         slack_api_url=slack_api_url,
         config=parse_config(tomllib.loads(CONFIG), "bench.toml"),
     )
-    container = Container(settings, engine, make_sessionmaker(engine), SystemClock())
+    container = build_container(settings)
+    engine = container.engine
     session = moto.session()
     counter = CallCounter()
     session.events.register("before-call.iam", counter)
     runtime = build_runtime(container, client=build_web_client(settings), aws_session=session)
     router = Router()
-    router.mount(
-        "/slack/events",
-        http_handler(build_app(settings, runtime.services, after_ack=runtime.after_ack)),
-    )
+    slack_app = build_app(settings, runtime.services, runtime.client, after_ack=runtime.after_ack)
+    router.mount("/slack/events", http_handler(slack_app))
     server = contextlib.ExitStack()  # closed in the finally below, with the runtime
     events = f"{server.enter_context(serving(router))}/slack/events"
     from datetime import UTC, datetime

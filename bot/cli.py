@@ -1,23 +1,28 @@
-"""`aws-access-bot` entry point. Loads settings once and passes them down."""
+"""`aws-access-bot` entry point: parse the arguments, load the settings, hand off.
+
+Processes are assembled in bot/runtime.py; this module only turns their outcomes (and
+settings or database errors) into output and exit statuses.
+"""
 
 from __future__ import annotations
 
 import argparse
-import gc
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from bot.container import build_container
+from bot import runtime
 from bot.domain.states import Status
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import db
 
-log = logging.getLogger("bot")
+SWEEPS_NEED_SLACK = (
+    "SLACK_BOT_TOKEN is not set: the reminder and expiry sweeps post to Slack "
+    "(the bot token, xoxb-..., from your Slack app's OAuth & Permissions page)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,135 +81,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    settings = load_settings(env, need_config=False)
-    container = build_container(settings)
-    try:
-        db.upgrade(container.engine)
-    finally:
-        container.close()
+    runtime.upgrade_database(load_settings(env, need_config=False))
     print("database is up to date")
     return 0
 
 
 def cmd_requests(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from bot.services.listing import list_requests, render_table
-
     settings = load_settings(env, need_config=False)
-    container = build_container(settings)
-    try:
-        if db.pending_migrations(container.engine):
-            print("the database is not migrated: run `aws-access-bot db upgrade`", file=sys.stderr)
-            return 1
-        status = Status(args.status) if args.status else None
-        rows = list_requests(container.sessions, status=status, limit=args.limit)
-        print(render_table(rows, container.clock.now()))
-    finally:
-        container.close()
+    status = Status(args.status) if args.status else None
+    print(runtime.requests_table(settings, status=status, limit=args.limit))
     return 0
 
 
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from bot.container import build_runtime
-    from bot.scheduler import build_scheduler
-    from bot.setup_guide import FIRST_RUN_GUIDE, startup_problems
-    from bot.slack.app import SocketModeRefused, build_app, http_handler, start_socket_mode
-    from bot.web.credentials import credential_routes
-    from bot.web.health import health_handler
-    from bot.web.router import Router
-    from bot.web.server import serve
+    from bot.setup_guide import settings_for_run
 
-    sandbox_aws = None
-    if args.sandbox:
-        from bot.sandbox import INSTALL_HINT, SANDBOX_DATABASE_URL, sandbox_available
-
-        if not sandbox_available():
-            print(INSTALL_HINT, file=sys.stderr)
-            return 1
-        # Sandbox requests never mix with the real bot's (an approval there is real).
-        env = {**env, "DATABASE_URL": env.get("DATABASE_URL") or SANDBOX_DATABASE_URL}
-    problems, first_run = startup_problems(env)
-    if problems:
-        print("\n".join(problems + ([FIRST_RUN_GUIDE] if first_run else [])), file=sys.stderr)
-        return 1
-    settings: Settings = load_settings(env, need_config=True, need_slack=True)
+    settings = settings_for_run(runtime.sandbox_env(env) if args.sandbox else env)
     configure_logging(settings.log_level, settings.log_format)
-    container = build_container(settings)
-    runtime = socket_mode = scheduler = None
-    try:
-        db.upgrade(container.engine)
-        if args.sandbox:
-            from bot.sandbox import start_sandbox_aws
-
-            sandbox_aws = start_sandbox_aws(settings.bot)
-            runtime = build_runtime(container, aws_session=sandbox_aws.session, sandbox=True)
-        else:
-            runtime = build_runtime(container)
-        slack_app = build_app(
-            settings,
-            runtime.services,
-            runtime.client,
-            after_ack=runtime.after_ack,
-            sandbox=args.sandbox,
-        )
-        router = Router()
-        router.add(["GET"], "/healthz", health_handler(container.engine))
-        credential_routes(router, runtime.services.credential_links, container.clock)
-        if settings.socket_mode:
-            # Events arrive over the socket; nothing unsigned is accepted over HTTP.
-            try:
-                socket_mode = start_socket_mode(slack_app, settings.slack_app_token or "")
-            except SocketModeRefused as exc:
-                print(exc, file=sys.stderr)
-                return 1
-        else:
-            router.mount("/slack/events", http_handler(slack_app))
-        if not args.no_scheduler:
-            scheduler = build_scheduler(runtime.jobs, container.clock)
-            scheduler.start()
-            log.info("scheduler started: %s", ", ".join(j.id for j in scheduler.get_jobs()))
-        # Everything built so far lives as long as the process: keep it out of the
-        # cyclic GC's way so full collections under load stay short.
-        gc.collect()
-        gc.freeze()
-        serve(router, settings.host, settings.port, trusted_proxy=settings.trusted_proxy)
-    finally:
-        if socket_mode is not None:
-            socket_mode.close()
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)  # lets a running sweep finish its request
-        if runtime is not None:
-            runtime.close()
-        if sandbox_aws is not None:
-            sandbox_aws.stop()
-        container.close()
+    runtime.serve_bot(settings, sandbox=args.sandbox, scheduler_enabled=not args.no_scheduler)
     return 0
 
 
 def cmd_remind(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from bot.container import build_runtime
-    from bot.scheduler import run_sweeps_once
-
     settings = load_settings(env, need_config=True)
     if not settings.slack_bot_token:
-        raise SettingsError(
-            [
-                "SLACK_BOT_TOKEN is not set: the reminder and expiry sweeps post to Slack "
-                "(the bot token, xoxb-..., from your Slack app's OAuth & Permissions page)"
-            ]
-        )
+        raise SettingsError([SWEEPS_NEED_SLACK])
     configure_logging(settings.log_level, settings.log_format)
-    container = build_container(settings)
-    runtime = None
-    try:
-        if db.pending_migrations(container.engine):
-            print("the database is not migrated: run `aws-access-bot db upgrade`", file=sys.stderr)
-            return 1
-        runtime = build_runtime(container)
-        outcomes = run_sweeps_once(runtime.jobs, container.clock)
-    finally:
-        if runtime is not None:
-            runtime.close()
-        container.close()
+    outcomes = runtime.sweep_once(settings)
     for outcome in outcomes:
         print(f"{outcome.job_id}: {'ok' if outcome.ok else 'failed (' + str(outcome.error) + ')'}")
     return 0 if all(outcome.ok for outcome in outcomes) else 1
@@ -220,7 +123,7 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _slack_client(settings: Settings):  # noqa: ANN202 - slack_sdk imported lazily
-    from bot.container import build_web_client
+    from bot.slack.client import build_web_client
 
     return build_web_client(settings)
 
@@ -262,6 +165,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except SettingsError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
+        return 1
+    except runtime.StartupError as exc:
+        print(exc, file=sys.stderr)
         return 1
     except OperationalError as exc:
         # The driver's first line says what failed (host, port, file); never the password.

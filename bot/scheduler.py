@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.domain.config import Reminders
 from bot.domain.ports import Clock
-from bot.settings import Reminders
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.settings import SettingsError, load_config, load_settings
+from bot.settings import Settings, SettingsError, load_config, load_settings
 
 FIRST_RUN_GUIDE = """\
 
@@ -52,3 +52,12 @@ def startup_problems(env: Mapping[str, str]) -> tuple[list[str], bool]:
         # token is its own line, which already says where to get it.
         problems += exc.problems
     return problems, first_run
+
+
+def settings_for_run(env: Mapping[str, str]) -> Settings:
+    """`run`'s settings, or SettingsError with every problem (and, on a first run, the
+    set-up steps after them)."""
+    problems, first_run = startup_problems(env)
+    if problems:
+        raise SettingsError(problems + ([FIRST_RUN_GUIDE] if first_run else []))
+    return load_settings(env, need_config=True, need_slack=True)

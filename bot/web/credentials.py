@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from importlib import resources
 
 from bot import crypto
+from bot.domain.credentials import LinkState, LinkStatus, RevealStatus
 from bot.domain.ports import Clock
-from bot.services.vault import CredentialLinks, LinkState, LinkStatus, RevealStatus
+from bot.services.vault import CredentialLinks
 from bot.web.router import Environ, Response, Router
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,8 @@ _NO_PROOF = b""
 
 def _read_proof(environ: Environ) -> bytes | None:
     """The key check the page sends: 32 bytes; `_NO_PROOF` for a bare POST (no body, or
-    no `proof` field: DESIGN's plain reveal); None for a body that is not understood."""
+    no `proof` field: the plain reveal, docs/architecture.md flow 4); None for a body
+    that is not understood."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -246,7 +248,8 @@ def credential_routes(
         if proof is None:
             return _json(400, error="bad_request", message="Expected a JSON key check.")
         # The page always sends the key check, so a link whose fragment was cut off is
-        # refused (403) without being used up; a bare POST is DESIGN's plain reveal.
+        # refused (403) without being used up; a bare POST is the plain reveal
+        # (docs/architecture.md, flow 4).
         result = links.reveal(link_id, clock.now(), proof=proof or None, client=_client(environ))
         if result.status is RevealStatus.REVEALED and result.box is not None:
             return _json(

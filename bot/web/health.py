@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
-from sqlalchemy import Engine, text
-
-from bot.web.router import Environ, Response
+from bot.web.router import Environ, Handler, Response
 
 log = logging.getLogger(__name__)
 
 
-def health_handler(engine: Engine):  # noqa: ANN201
+def health_handler(ping_database: Callable[[], object]) -> Handler:
+    """`ping_database` raises when the database does not answer (bot/runtime.py hands it
+    in: the web layer never touches the database itself)."""
+
     def handle(environ: Environ) -> Response:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping_database()
         except Exception as exc:  # any database failure means "not healthy"
             log.warning("health check: database unreachable: %s", type(exc).__name__)
             body = {"status": "error", "database": "unreachable"}

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import build_stores
 from bot.store.db import make_engine, make_sessionmaker
-from bot.store.repository import Repository
 from tests.conftest import MINIMAL_CONFIG
 from tests.support.processes import free_port, run_cli, start_bot, wait_http
+from tests.support.stores import submitted
 
 
 def test_unknown_config_key_stops_run_with_one_line(tmp_path: Path) -> None:
@@ -78,19 +79,15 @@ def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:
     assert run_cli(["requests"], {"DATABASE_URL": url}, cwd=tmp_path).stdout == "no requests\n"
 
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        repo = Repository(session)
-        for requester, name in (("U0ALICE", "alice"), ("U0BOB", "bob")):
-            repo.add_request(
-                requester_id=requester,
-                profile="developer",
-                iam_user_name=name,
-                console=True,
-                programmatic=False,
-                reason="",
-                now=datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
-            )
+    stores = build_stores(make_sessionmaker(engine))
+    for requester, name in (("U0ALICE", "alice"), ("U0BOB", "bob")):
+        submitted(
+            stores,
+            datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+            requester_id=requester,
+            profile="developer",
+            iam_user_name=name,
+        )
     engine.dispose()
     listing = run_cli(["requests"], {"DATABASE_URL": url}, cwd=tmp_path).stdout.splitlines()
     assert listing[0].split() == [

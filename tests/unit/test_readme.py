@@ -8,7 +8,7 @@ import subprocess
 import sys
 import xml.dom.minidom
 
-from bot import settings
+from bot import config_file
 from bot.slack.manifest import BOT_SCOPES
 from tests.support.processes import REPO
 
@@ -39,12 +39,12 @@ def test_config_reference_section_is_up_to_date() -> None:
 def test_config_reference_documents_every_setting() -> None:
     reference = _script().reference((REPO / "config" / "bot.example.toml").read_text())
     tables = {
-        "[slack]": settings._SLACK,
-        "[aws]": settings._AWS,
-        "[reminders]": settings._REMINDERS,
-        "[links]": settings._LINKS,
-        "[provisioning]": settings._PROVISIONING,
-        "[[profiles]]": settings._PROFILE,
+        "[slack]": config_file._SLACK,
+        "[aws]": config_file._AWS,
+        "[reminders]": config_file._REMINDERS,
+        "[links]": config_file._LINKS,
+        "[provisioning]": config_file._PROVISIONING,
+        "[[profiles]]": config_file._PROFILE,
     }
     for table, keys in tables.items():
         section = reference.split(f"#### `{table}`", 1)[1].split("####", 1)[0]
