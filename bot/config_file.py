@@ -170,8 +170,17 @@ def parse_config(doc: dict, source: str) -> BotConfig:
         r.problem("slack.owners", "lists the same user more than once")
 
     aws = r.table(doc, "aws", _AWS, False)
-    iam_path = r.string(aws, "aws", "iam_path", "/")
-    if iam_path and (not _IAM_PATH.match(iam_path) or len(iam_path) > 512):
+    iam_path = r.string(aws, "aws", "iam_path", AwsConfig.iam_path)
+    if iam_path == "/":
+        r.problem(
+            "aws.iam_path",
+            'must not be "/": the bot\'s IAM policy is scoped to this path, and "/" would let '
+            "it create access keys for and delete every IAM user, admins included "
+            f"(use a path of its own, e.g. {AwsConfig.iam_path})",
+        )
+    elif isinstance(aws.get("iam_path", ""), str) and (  # "" too: it would mean every user
+        not _IAM_PATH.match(iam_path) or len(iam_path) > 512
+    ):
         r.problem("aws.iam_path", f"must start and end with / like /onboarding/ (got {iam_path!r})")
     boundary = r.string(aws, "aws", "permissions_boundary", "")
     if boundary and not _POLICY_ARN.match(boundary):

@@ -2,6 +2,9 @@
 
 Every failure becomes a ProvisioningError carrying AWS's code and message (never the
 request's parameters, which may hold a password); transient ones are retried first.
+Transient means AWS said "slow down" (throttling) or "my fault" (5xx), or the network
+failed (the connection could not be made, was closed, or timed out): each is reported
+as what it is, by the class's name and a fixed sentence, never the SDK's text.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -26,13 +30,18 @@ log = logging.getLogger("bot.aws.iam")
 
 T = TypeVar("T")
 
-# Worth another attempt: AWS says "slow down" or "my fault", or the network failed.
+# Worth another attempt: AWS says "slow down" or "my fault".
 TRANSIENT_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
         "RequestLimitExceeded",
         "TooManyRequestsException",
+        "SlowDown",
+        "PriorRequestNotComplete",
         "ServiceUnavailable",
         "ServiceUnavailableException",
         "InternalFailure",
@@ -42,6 +51,18 @@ TRANSIENT_CODES = frozenset(
         "RequestTimeoutException",
         "ConcurrentModification",
     }
+)
+
+# The network failed: what to tell the owners, by the SDK's class. The SDK's own text
+# is never used (some of it quotes the request). Checked in order: subclasses first.
+NETWORK_ERRORS: tuple[tuple[str, str], ...] = (
+    ("ConnectionClosedError", "connection to AWS closed before it answered"),
+    ("ReadTimeoutError", "AWS did not answer in time (read timeout)"),
+    ("ResponseStreamingError", "connection to AWS broke while reading its answer"),
+    ("ConnectTimeoutError", "could not connect to AWS in time (connect timeout)"),
+    ("EndpointConnectionError", "could not connect to the AWS endpoint"),
+    ("ProxyConnectionError", "could not connect to AWS through the proxy"),
+    ("SSLError", "TLS failed on the connection to AWS"),
 )
 
 
@@ -66,6 +87,7 @@ class Backoff:
 STEP_BACKOFF = Backoff(attempts=4, base=1.0, cap=8.0)
 # A new key usually works within seconds; give IAM about a minute before giving up.
 KEY_BACKOFF = Backoff(attempts=8, base=1.0, cap=16.0)
+NO_RETRY = Backoff(attempts=1, base=0.0, cap=0.0)
 
 
 def error_of(exc: ClientError) -> tuple[str, str]:
@@ -76,7 +98,22 @@ def error_of(exc: ClientError) -> tuple[str, str]:
 def is_transient(exc: ClientError) -> bool:
     code, _ = error_of(exc)
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    return code in TRANSIENT_CODES or status >= 500
+    return code in TRANSIENT_CODES or status >= 500 or status == 429
+
+
+def is_network_error(exc: BaseException) -> bool:
+    return isinstance(exc, BotoConnectionError | HTTPClientError)
+
+
+def network_error(exc: BotoCoreError) -> tuple[str, str]:
+    """(class name, a fixed sentence) for a network failure."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    for name, sentence in NETWORK_ERRORS:
+        if name in names:
+            return type(exc).__name__, sentence
+    if isinstance(exc, HTTPClientError):
+        return type(exc).__name__, "the HTTP exchange with AWS failed"
+    return type(exc).__name__, "could not reach AWS"
 
 
 def safe_message(exc: BotoCoreError) -> str:
@@ -87,7 +124,17 @@ def safe_message(exc: BotoCoreError) -> str:
     return "the AWS SDK refused the request"
 
 
-NO_RETRY = Backoff(attempts=1, base=0.0, cap=0.0)
+def as_error(step: str, exc: Exception) -> ProvisioningError:
+    """The ProvisioningError for one failed call: transient (retry it) or permanent."""
+    if isinstance(exc, ClientError):
+        code, message = error_of(exc)
+        return ProvisioningError(code, message, permanent=not is_transient(exc), step=step)
+    if isinstance(exc, BotoCoreError) and is_network_error(exc):
+        code, message = network_error(exc)
+        return ProvisioningError(code, message, permanent=False, step=step)
+    assert isinstance(exc, BotoCoreError)
+    # Bad parameters, no credentials: needs a human.
+    return ProvisioningError(type(exc).__name__, safe_message(exc), permanent=True, step=step)
 
 
 def call_aws(
@@ -99,21 +146,44 @@ def call_aws(
     while True:
         try:
             return call()
-        except ClientError as exc:
-            code, message = error_of(exc)
-            if not is_transient(exc):
-                raise ProvisioningError(code, message, permanent=True, step=step) from None
-        except BotoConnectionError as exc:
-            code, message = type(exc).__name__, "could not reach AWS IAM"
-        except BotoCoreError as exc:  # bad parameters, no credentials: needs a human
-            raise ProvisioningError(
-                type(exc).__name__, safe_message(exc), permanent=True, step=step
-            ) from None
+        except (ClientError, BotoCoreError) as exc:
+            error = as_error(step, exc)
+        if error.permanent:
+            raise error from None
         delay = next(delays, None)
         if delay is None:
-            raise ProvisioningError(code, message, permanent=False, step=step)
+            raise error from None
         log.warning(
             "AWS call failed, retrying",
-            extra={"step": step, "error_code": code, "delay": delay},
+            extra={"step": step, "error_code": error.code, "delay": delay},
         )
         sleep(delay)
+
+
+class IamCalls:
+    """How the provisioner's steps call IAM. `iam` is the client with botocore's
+    retries, for calls that are safe to send twice; `iam_once` has retries off, for the
+    two that are not (CreateAccessKey, CreateLoginProfile): a lost answer must reach the
+    step, which finds out what happened before it sends the call again."""
+
+    iam: Any
+    iam_once: Any
+    sleep: Callable[[float], None]
+    step_backoff: Backoff
+
+    def _aws(self, step: str, call: Callable[[], T]) -> T:
+        """One call that may be repeated, transient failures retried with backoff."""
+        return call_aws(step, call, self.step_backoff, self.sleep)
+
+    def _once(self, step: str, call: Callable[[], T]) -> T:
+        """One call sent exactly once: the caller reconciles after a transient failure."""
+        return call_aws(step, call, NO_RETRY, self.sleep)
+
+    def _tolerate(self, code: str, step: str, call: Callable[[], T]) -> T | None:
+        """Run `call`; an error with `code` means the work is already done."""
+        try:
+            return self._aws(step, call)
+        except ProvisioningError as exc:
+            if exc.code != code:
+                raise
+            return None

@@ -1,5 +1,10 @@
 """boto3 clients for the bot: standard credential chain, AWS_ENDPOINT_URL honoured by
-boto3 itself, botocore's `standard` retry mode. Built on demand, never at import."""
+boto3 itself, botocore's `standard` retry mode. Built on demand, never at import.
+
+The provisioner also gets an IAM client with retries off, for the calls that must not
+be sent twice (CreateAccessKey, CreateLoginProfile: bot/aws/keys.py): botocore re-sends
+a call whose answer was lost, and a lost CreateAccessKey answer would leave a key
+nobody holds."""
 
 from __future__ import annotations
 
@@ -12,10 +17,13 @@ from bot.aws.iam import IamProvisioner, StsFactory
 from bot.domain.config import AwsConfig
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+# `total_max_attempts` counts the first try, so 1 is no retry at all. (`max_attempts`
+# counts retries only: max_attempts 1 would still re-send a call once.)
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
-def iam_client(session: boto3.Session | None = None) -> Any:
-    return (session or boto3.Session()).client("iam", config=RETRIES)
+def iam_client(session: boto3.Session | None = None, *, retries: bool = True) -> Any:
+    return (session or boto3.Session()).client("iam", config=RETRIES if retries else NO_RETRIES)
 
 
 def sts_client(session: boto3.Session | None = None) -> Any:
@@ -30,7 +38,7 @@ def sts_factory(session: boto3.Session | None = None) -> StsFactory:
     boto3.Session per key re-read botocore's data files on every provisioning, which
     made the STS check cost more CPU than all the IAM calls (bench/README.md)."""
     base = session or boto3.Session()
-    config = Config(retries={"mode": "standard", "max_attempts": 1})
+    config = NO_RETRIES
 
     def sts_for(access_key_id: str, secret_access_key: str) -> Any:
         return base.client(
@@ -47,4 +55,9 @@ def sts_factory(session: boto3.Session | None = None) -> StsFactory:
 
 def build_provisioner(config: AwsConfig, session: boto3.Session | None = None) -> IamProvisioner:
     session = session or boto3.Session()
-    return IamProvisioner(iam_client(session), sts_factory(session), config)
+    return IamProvisioner(
+        iam_client(session),
+        sts_factory(session),
+        config,
+        iam_once=iam_client(session, retries=False),
+    )

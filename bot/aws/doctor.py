@@ -1,5 +1,6 @@
-"""`aws-access-bot check`, AWS part: can the bot reach AWS, and does every group,
-policy and the permissions boundary the config names exist?"""
+"""`aws-access-bot check`, AWS part: can the bot reach AWS, does every group, policy
+and the permissions boundary the config names exist, and is `aws.iam_path` the bot's
+own? (Its IAM policy lets it re-key and delete every user under that path.)"""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws.iam import REQUEST_TAG
 from bot.domain.checks import CheckResult
 from bot.domain.config import BotConfig
+
+# Users named in the warning; the count is always complete.
+NAMED = 3
 
 
 def _problem(exc: Exception) -> str:
@@ -54,7 +59,42 @@ def check_aws(iam: Any, sts: Any, config: BotConfig) -> list[CheckResult]:
                 f"permissions boundary {config.aws.permissions_boundary}",
             )
         )
+    results.append(_path_check(iam, config.aws.iam_path))
     return results
+
+
+def _path_check(iam: Any, path: str) -> CheckResult:
+    """A warning (not a failure) when users the bot did not create (no request tag)
+    live under its path: the bot's policy reaches them too."""
+    try:
+        users = [
+            user["UserName"]
+            for page in iam.get_paginator("list_users").paginate(PathPrefix=path)
+            for user in page["Users"]
+        ]
+        foreign = [name for name in users if not _made_by_the_bot(iam, name)]
+    except (ClientError, BotoCoreError) as exc:
+        return CheckResult(
+            True, f"AWS: could not list the IAM users under {path}: {_problem(exc)}", warning=True
+        )
+    if not foreign:
+        return CheckResult(True, f"AWS: every IAM user under {path} was made by the bot")
+    named = ", ".join(foreign[:NAMED]) + (", ..." if len(foreign) > NAMED else "")
+    return CheckResult(
+        True,
+        f"AWS: {len(foreign)} IAM user{'s' if len(foreign) != 1 else ''} under {path} "
+        f"{'were' if len(foreign) != 1 else 'was'} not created by the bot ({named}); its "
+        "policy lets it re-key and delete them: move them, or give the bot a path of its own "
+        "(aws.iam_path)",
+        warning=True,
+    )
+
+
+def _made_by_the_bot(iam: Any, name: str) -> bool:
+    for page in iam.get_paginator("list_user_tags").paginate(UserName=name):
+        if any(tag["Key"] == REQUEST_TAG for tag in page["Tags"]):
+            return True
+    return False
 
 
 def _policy_check(iam: Any, arn: str, what: str) -> CheckResult:

@@ -4,8 +4,10 @@ Every step is idempotent for *this* request, so a retry after a crash anywhere f
 the job. A user is "ours" only when it carries this request's tags; anything else with
 the same name is never modified.
 
-IAM is called only as `self.iam.<operation>(...)` (the deploy tooling derives the bot's
+IAM is called only as `self.iam.<operation>(...)`, or `self.iam_once.<operation>(...)`
+for the two calls that must not be sent twice (the deploy tooling derives the bot's
 least-privilege policy from those calls); STS only through clients from `sts_for`.
+Access keys: bot/aws/keys.py.
 Secrets (password, secret key) live in local variables and the returned Credentials;
 they never go into a log line or an exception.
 """
@@ -18,17 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.calls import (
-    KEY_BACKOFF,
-    NO_RETRY,
-    STEP_BACKOFF,
-    Backoff,
-    call_aws,
-    error_of,
-    is_transient,
-)
+from bot.aws.calls import KEY_BACKOFF, STEP_BACKOFF, Backoff
+from bot.aws.keys import AccessKeySteps, StsFactory
 from bot.aws.passwords import PasswordPolicy, generate_password
 from bot.domain.config import AwsConfig
 from bot.domain.credentials import Credentials
@@ -40,17 +33,13 @@ log = logging.getLogger(__name__)
 REQUEST_TAG = "aws-access-bot:request-id"
 SLACK_USER_TAG = "aws-access-bot:slack-user"
 
-# What STS answers for a key that IAM has created but not yet propagated.
-KEY_NOT_YET_VALID = frozenset(
-    {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"}
-)
-
 T = TypeVar("T")
-StsFactory = Callable[[str, str], Any]
+__all__ = ["REQUEST_TAG", "SLACK_USER_TAG", "Backoff", "IamProvisioner", "StsFactory"]
 
 
-class IamProvisioner:
-    """Implements the Provisioner port over an injected boto3 IAM client."""
+class IamProvisioner(AccessKeySteps):
+    """Implements the Provisioner port over injected boto3 IAM clients: `iam` with
+    botocore's retries, `iam_once` (default: `iam`) with them off."""
 
     def __init__(
         self,
@@ -58,6 +47,7 @@ class IamProvisioner:
         sts_for: StsFactory,
         config: AwsConfig,
         *,
+        iam_once: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         step_backoff: Backoff = STEP_BACKOFF,
         key_backoff: Backoff = KEY_BACKOFF,
@@ -66,6 +56,7 @@ class IamProvisioner:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.iam = iam
+        self.iam_once = iam if iam_once is None else iam_once
         self.sts_for = sts_for
         self.config = config
         self.sleep = sleep
@@ -92,15 +83,19 @@ class IamProvisioner:
                 "attach_user_policy",
                 lambda policy=policy: self.iam.attach_user_policy(UserName=name, PolicyArn=policy),
             )
+        # Asked before the key is made, so no failure here can strand a key.
+        console_url = self._console_url(arn)
         key_id = secret = None
         if request.programmatic:
             if not fresh:
-                # A crash lost the secret of any key an earlier attempt made: replace
-                # it, so this request never holds two keys. (A user created just now
-                # has none: no need to look.)
-                self._delete_keys(name, keep=None)
-            key_id, secret = self._new_verified_key(name, sweep_strays=not fresh)
-        return self._hand_out("provisioned IAM user", request, arn, password, key_id, secret)
+                # No key is recorded for a request before it is provisioned: any key an
+                # earlier attempt made lost its secret with that attempt. Delete them
+                # first (IAM allows two keys per user).
+                self._delete_keys(name)
+            key_id, secret = self._new_verified_key(name)
+        return self._hand_out(
+            "provisioned IAM user", request, console_url, password, key_id, secret
+        )
 
     def rotate_credentials(self, request: RequestView) -> Credentials:
         name = request.iam_user_name
@@ -113,22 +108,27 @@ class IamProvisioner:
                 step="rotate_credentials",
             )
         password = self._set_password(request, create=False) if request.console else None
+        console_url = self._console_url(arn)
         key_id = secret = None
         if request.programmatic:
             keys = self._list_keys(name)
             # IAM allows two keys; make room for the new one but keep the newest old key
-            # working until the new one is verified.
+            # (the one recorded for the request) working until the new one is verified.
             keys.sort(key=lambda k: k.get("CreateDate") or 0)
             for old in keys[:-1]:
                 self._delete_key(name, old["AccessKeyId"])
-            key_id, secret = self._new_verified_key(name)  # deletes the old key once it works
-        return self._hand_out("rotated IAM credentials", request, arn, password, key_id, secret)
+            recorded = [k["AccessKeyId"] for k in keys[-1:]]
+            # Deletes the old key once the new one works.
+            key_id, secret = self._new_verified_key(name, known=recorded)
+        return self._hand_out(
+            "rotated IAM credentials", request, console_url, password, key_id, secret
+        )
 
     def _hand_out(
         self,
         event: str,
         request: RequestView,
-        arn: str,
+        console_url: str,
         password: str | None,
         key_id: str | None,
         secret: str | None,
@@ -138,7 +138,7 @@ class IamProvisioner:
         log.info(event, extra={"request_id": request.id, "iam_user": name, "access_key_id": key_id})
         return Credentials(
             user_name=name,
-            console_url=self._console_url(arn),
+            console_url=console_url,
             password=password,
             access_key_id=key_id,
             secret_access_key=secret,
@@ -153,7 +153,7 @@ class IamProvisioner:
         if self._owned_user(request, step="roll_back") is None:
             log.info("nothing to roll back", extra={"request_id": request.id, "iam_user": name})
             return
-        self._delete_keys(name, keep=None, step="roll_back")
+        self._delete_keys(name, step="roll_back")
         self._tolerate(
             "NoSuchEntity", "roll_back", lambda: self.iam.delete_login_profile(UserName=name)
         )
@@ -268,106 +268,46 @@ class IamProvisioner:
         set (it was only in memory), so an existing login profile gets a new one."""
         name = request.iam_user_name
         password = generate_password(self._password_policy(), choice=self.choice)
-        step = "create_login_profile"
-        if create:
-            try:
-                self._aws(
-                    step,
-                    lambda: self.iam.create_login_profile(
-                        UserName=name, Password=password, PasswordResetRequired=True
-                    ),
-                )
-                return password
-            except ProvisioningError as exc:
-                if exc.code != "EntityAlreadyExists":
-                    raise
+        if create and self._create_login_profile(name, password):
+            return password
+        update = lambda: self.iam.update_login_profile(  # noqa: E731
+            UserName=name, Password=password, PasswordResetRequired=True
+        )
         try:
-            self._aws(
-                step,
-                lambda: self.iam.update_login_profile(
-                    UserName=name, Password=password, PasswordResetRequired=True
-                ),
-            )
+            self._aws("create_login_profile", update)
         except ProvisioningError as exc:
             if exc.code != "NoSuchEntity" or create:
                 raise
-            self._aws(
-                step,
-                lambda: self.iam.create_login_profile(
-                    UserName=name, Password=password, PasswordResetRequired=True
-                ),
-            )
+            if not self._create_login_profile(name, password):
+                self._aws("create_login_profile", update)
         return password
 
-    def _list_keys(self, name: str, step: str = "create_access_key") -> list[dict[str, Any]]:
-        # A user has at most two keys: no pagination needed.
-        response = self._aws(step, lambda: self.iam.list_access_keys(UserName=name))
-        return list(response["AccessKeyMetadata"])
-
-    def _delete_key(self, name: str, key_id: str, step: str = "create_access_key") -> None:
-        self._tolerate(
-            "NoSuchEntity",
-            step,
-            lambda: self.iam.delete_access_key(UserName=name, AccessKeyId=key_id),
-        )
-
-    def _delete_keys(self, name: str, *, keep: str | None, step: str = "create_access_key") -> None:
-        for key in self._list_keys(name, step):
-            if key["AccessKeyId"] != keep:
-                self._delete_key(name, key["AccessKeyId"], step)
-
-    def _new_verified_key(self, name: str, *, sweep_strays: bool = True) -> tuple[str, str]:
-        # CreateAccessKey is not idempotent, so it gets no blind retry (a lost response
-        # fails this attempt; the retry resumes an existing user and sweeps its keys).
-        created = self._aws(
-            "create_access_key", lambda: self.iam.create_access_key(UserName=name), retry=False
-        )["AccessKey"]
-        key_id, secret = created["AccessKeyId"], created["SecretAccessKey"]
-        self._wait_until_key_works(name, key_id, secret)
-        if sweep_strays:
-            self._delete_keys(name, keep=key_id)
-        return key_id, secret
-
-    def _wait_until_key_works(self, name: str, key_id: str, secret: str) -> None:
-        """IAM is eventually consistent: poll sts:GetCallerIdentity with the new key,
-        backing off exponentially, and give up after `key_backoff.attempts` tries."""
-        step = "verify_access_key"
-        sts = self.sts_for(key_id, secret)
-        delays = self.key_backoff.delays()
-        attempts = 0
+    def _create_login_profile(self, name: str, password: str) -> bool:
+        """CreateLoginProfile, sent once per attempt (`iam_once`). False when the user
+        has a login profile already: an earlier attempt made it, or our own call whose
+        answer was lost did; either way the caller sets the password with an update."""
+        step = "create_login_profile"
+        delays = self.step_backoff.delays()
         while True:
-            attempts += 1
             try:
-                identity = sts.get_caller_identity()
-            except ClientError as exc:
-                code, message = error_of(exc)
-                if code not in KEY_NOT_YET_VALID and not is_transient(exc):
-                    raise ProvisioningError(code, message, permanent=True, step=step) from None
-            except BotoCoreError as exc:
-                code = type(exc).__name__
-            else:
-                if not str(identity.get("Arn", "")).endswith(f"/{name}"):
-                    raise ProvisioningError(
-                        "IdentityMismatch",
-                        f"the new access key {key_id} does not identify as IAM user {name}",
-                        permanent=True,
-                        step=step,
-                    )
-                return
-            delay = next(delays, None)
-            if delay is None:
-                raise ProvisioningError(
-                    "AccessKeyNotActive",
-                    f"STS still refused the new access key {key_id} of {name} ({code}) "
-                    f"after {attempts} attempts over {self.key_backoff.total:g}s",
-                    permanent=True,
-                    step=step,
+                self._once(
+                    step,
+                    lambda: self.iam_once.create_login_profile(
+                        UserName=name, Password=password, PasswordResetRequired=True
+                    ),
                 )
-            log.info(
-                "new access key not active yet, waiting",
-                extra={"access_key_id": key_id, "error_code": code, "delay": delay},
-            )
-            self.sleep(delay)
+                return True
+            except ProvisioningError as exc:
+                if exc.code == "EntityAlreadyExists":
+                    return False
+                delay = None if exc.permanent else next(delays, None)
+                if delay is None:
+                    raise
+                log.warning(
+                    "CreateLoginProfile's outcome is unknown; asking again",
+                    extra={"iam_user": name, "error_code": exc.code, "delay": delay},
+                )
+                self.sleep(delay)
 
     def _console_url(self, user_arn: str) -> str:
         account = self._cached("account_alias", self._fetch_alias) or user_arn.split(":")[4]
@@ -387,18 +327,3 @@ class IamProvisioner:
         value = fetch()
         self._account_cache[key] = (now, value)
         return value
-
-    # --- calling AWS ---------------------------------------------------------
-
-    def _tolerate(self, code: str, step: str, call: Callable[[], T]) -> T | None:
-        """Run `call`; an error with `code` means the work is already done."""
-        try:
-            return self._aws(step, call)
-        except ProvisioningError as exc:
-            if exc.code != code:
-                raise
-            return None
-
-    def _aws(self, step: str, call: Callable[[], T], *, retry: bool = True) -> T:
-        """One IAM call, transient failures retried (bot/aws/calls.py)."""
-        return call_aws(step, call, self.step_backoff if retry else NO_RETRY, self.sleep)

@@ -35,9 +35,14 @@ class SlackConfig:
     owners: tuple[str, ...]
 
 
+# The bot's IAM policy is scoped to its path (bot/aws/policy.py): never "/", which holds
+# every user the account has.
+DEFAULT_IAM_PATH = "/aws-access-bot/"
+
+
 @dataclass(frozen=True)
 class AwsConfig:
-    iam_path: str = "/"
+    iam_path: str = DEFAULT_IAM_PATH
     permissions_boundary: str = ""
 
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
-AWS_RECEIVERS = {"iam": "iam", "iam_client": "iam", "sts": "sts", "sts_client": "sts"}
+AWS_RECEIVERS = {
+    "iam": "iam",
+    "iam_client": "iam",
+    "iam_once": "iam",  # retries off: bot/aws/keys.py
+    "sts": "sts",
+    "sts_client": "sts",
+}
 SLACK_RECEIVERS = {"client", "web_client", "slack_client"}
 # boto3 client helpers that are not API operations themselves.
 BOTO_HELPERS = {"can_paginate", "close", "generate_presigned_url", "get_paginator", "get_waiter"}

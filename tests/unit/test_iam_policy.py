@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.aws.policy import ACCOUNT_ACTIONS, ALL_ACTIONS, bot_policy, render_policy
-from bot.settings import AwsConfig, load_config
+from bot.settings import AwsConfig, load_config, parse_config
 from tests.support.calls import iam_action, scan_bot
 from tests.support.processes import REPO, run_cli
 
@@ -158,3 +159,24 @@ def test_iam_policy_command(tmp_path: Path) -> None:
     assert policy["Statement"][1]["Resource"] == f"arn:aws:iam::{ACCOUNT}:user/onboarding/*"
     bad = run_cli(["iam-policy", "--account-id", "12345"], env, cwd=tmp_path)
     assert (bad.returncode, bad.stderr) == (1, "--account-id must be 12 digits (got '12345')\n")
+
+
+def test_calls_on_the_client_without_retries_are_scanned_too() -> None:
+    """CreateAccessKey and CreateLoginProfile go through `self.iam_once` (bot/aws/keys.py,
+    bot/aws/iam.py): the scanner, and so the policy check above, sees them there."""
+    found = {(iam_action(c), c.where.split(":")[0]) for c in scan_bot() if c.service == "iam"}
+    assert ("iam:CreateAccessKey", "bot/aws/keys.py") in found
+    assert ("iam:CreateLoginProfile", "bot/aws/iam.py") in found
+
+
+def test_the_default_path_is_the_bots_own() -> None:
+    """Issue 12, item 7: without `aws.iam_path` the user actions reach only the bot's
+    own path, never an administrator elsewhere in the account."""
+    doc = tomllib.loads(EXAMPLE.read_text())
+    del doc["aws"]["iam_path"]
+    policy = bot_policy(parse_config(doc, "default.toml"), ACCOUNT)
+    assert policy["Statement"][1]["Resource"] == f"arn:aws:iam::{ACCOUNT}:user/aws-access-bot/*"
+    for action in ("iam:CreateAccessKey", "iam:UpdateLoginProfile", "iam:DeleteUser"):
+        assert allowed(policy, action, f"arn:aws:iam::{ACCOUNT}:user/aws-access-bot/alice")
+        assert not allowed(policy, action, f"arn:aws:iam::{ACCOUNT}:user/admin")
+        assert not allowed(policy, action, f"arn:aws:iam::{ACCOUNT}:user/ops/admin")

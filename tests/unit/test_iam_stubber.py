@@ -11,8 +11,17 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from botocore.stub import ANY, Stubber
 
+from bot.aws.calls import call_aws
 from bot.aws.iam import REQUEST_TAG, SLACK_USER_TAG, Backoff, IamProvisioner
 from bot.aws.passwords import PasswordPolicy, meets_policy
 from bot.domain.errors import ProvisioningError
@@ -124,15 +133,27 @@ class Harness:
 
     def __init__(self, boundary: str = "") -> None:
         self.iam = client("iam")
+        # CreateAccessKey and CreateLoginProfile go to a client of their own (retries off).
+        self.once = client("iam")
         self.sts = client("sts")
         self.iam_stub = Stubber(self.iam)
+        self.once_stub = Stubber(self.once)
         self.sts_stub = Stubber(self.sts)
         self.sleeps: list[float] = []
         self.sts_keys: list[str] = []
         self.operations: list[str] = []
-        self.iam.meta.events.register(
-            "before-parameter-build.iam.*", lambda model, **_: self.operations.append(model.name)
-        )
+        self.once_operations: list[str] = []
+
+        def recorder(once: bool) -> Any:
+            def record(model: Any, **_: Any) -> None:
+                self.operations.append(model.name)
+                if once:
+                    self.once_operations.append(model.name)
+
+            return record
+
+        self.iam.meta.events.register("before-parameter-build.iam.*", recorder(False))
+        self.once.meta.events.register("before-parameter-build.iam.*", recorder(True))
 
         def sts_for(key_id: str, secret: str) -> Any:
             self.sts_keys.append(key_id)
@@ -142,18 +163,23 @@ class Harness:
             self.iam,
             sts_for,
             AwsConfig(iam_path="/onboarding/", permissions_boundary=boundary),
+            iam_once=self.once,
             sleep=self.sleeps.append,
             key_backoff=Backoff(attempts=5, base=1.0, cap=4.0),
         )
 
     def __enter__(self) -> Harness:
         self.iam_stub.activate()
+        self.once_stub.activate()
         self.sts_stub.activate()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.iam_stub.deactivate()
+        self.once_stub.deactivate()
         self.sts_stub.deactivate()
+        if exc[0] is None:
+            self.once_stub.assert_no_pending_responses()
 
     def identity_ok(self) -> None:
         self.sts_stub.add_response(
@@ -171,18 +197,21 @@ class Harness:
                 http_status_code=403,
             )
 
-    def key_steps(self) -> None:
-        # A user created by this very call has no keys: nothing is listed first.
-        self.iam_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
-
-    def after_key_verified(self, alias: str | None = None, *, resumed: bool = False) -> None:
-        if resumed:  # an earlier attempt may have left a key behind: sweep strays
-            self.iam_stub.add_response("list_access_keys", key_list(KEY_ID), {"UserName": NAME})
+    def alias(self, alias: str | None = None) -> None:
+        # Asked before the key is made: nothing that can fail comes after the key.
         self.iam_stub.add_response(
             "list_account_aliases",
             {"AccountAliases": [alias] if alias else [], "IsTruncated": False},
             {},
         )
+
+    def key_steps(self) -> None:
+        # A user created by this very call has no keys: nothing is listed first.
+        self.once_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
+
+    def after_key_verified(self) -> None:
+        # Once the new key works, every other key goes, for a user made just now too.
+        self.iam_stub.add_response("list_access_keys", key_list(KEY_ID), {"UserName": NAME})
 
 
 def test_provision_sends_exact_parameters() -> None:
@@ -201,7 +230,7 @@ def test_provision_sends_exact_parameters() -> None:
         h.iam_stub.add_response(
             "get_account_password_policy", {"PasswordPolicy": CUSTOM_POLICY}, {}
         )
-        h.iam_stub.add_response(
+        h.once_stub.add_response(
             "create_login_profile",
             {"LoginProfile": {"UserName": NAME, "CreateDate": NOW, "PasswordResetRequired": True}},
             {"UserName": NAME, "Password": matcher, "PasswordResetRequired": True},
@@ -210,9 +239,10 @@ def test_provision_sends_exact_parameters() -> None:
             "add_user_to_group", {}, {"UserName": NAME, "GroupName": "developers"}
         )
         h.iam_stub.add_response("attach_user_policy", {}, {"UserName": NAME, "PolicyArn": POLICY})
+        h.alias("acme")
         h.key_steps()
         h.identity_ok()
-        h.after_key_verified(alias="acme")
+        h.after_key_verified()
         creds = h.provisioner.provision(make_request())
         h.iam_stub.assert_no_pending_responses()
         h.sts_stub.assert_no_pending_responses()
@@ -238,7 +268,7 @@ def test_no_boundary_when_none_configured_and_default_password_policy() -> None:
             service_message="The Password Policy with domain name x cannot be found.",
             http_status_code=404,
         )
-        h.iam_stub.add_response(
+        h.once_stub.add_response(
             "create_login_profile",
             {"LoginProfile": {"UserName": NAME, "CreateDate": NOW}},
             {"UserName": NAME, "Password": matcher, "PasswordResetRequired": True},
@@ -261,7 +291,7 @@ def test_resume_updates_existing_login_profile_and_replaces_our_key() -> None:
         h.iam_stub.add_client_error(
             "get_account_password_policy", service_error_code="NoSuchEntity"
         )
-        h.iam_stub.add_client_error(
+        h.once_stub.add_client_error(
             "create_login_profile", service_error_code="EntityAlreadyExists", http_status_code=409
         )
         h.iam_stub.add_response(
@@ -269,13 +299,14 @@ def test_resume_updates_existing_login_profile_and_replaces_our_key() -> None:
             {},
             {"UserName": NAME, "Password": ANY, "PasswordResetRequired": True},
         )
+        h.alias()
         h.iam_stub.add_response("list_access_keys", key_list("AKIAOLDKEY0000000001"))
         h.iam_stub.add_response(
             "delete_access_key", {}, {"UserName": NAME, "AccessKeyId": "AKIAOLDKEY0000000001"}
         )
-        h.iam_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
+        h.once_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
         h.identity_ok()
-        h.after_key_verified(resumed=True)
+        h.after_key_verified()
         h.provisioner.provision(make_request(groups=(), policies=()))
         h.iam_stub.assert_no_pending_responses()
     # The old key is deleted before the new one is created: never two at once.
@@ -330,6 +361,7 @@ def test_roll_back_deletes_in_dependency_order() -> None:
 def test_new_key_is_awaited_with_exponential_backoff() -> None:
     with Harness() as h:
         h.iam_stub.add_response("create_user", {"User": user()})
+        h.alias()
         h.key_steps()
         h.identity_refused(3)
         h.identity_ok()
@@ -343,11 +375,15 @@ def test_new_key_is_awaited_with_exponential_backoff() -> None:
 def test_gives_up_on_a_key_that_never_works() -> None:
     with Harness() as h:
         h.iam_stub.add_response("create_user", {"User": user()})
+        h.alias()
         h.key_steps()
         h.identity_refused(5)
+        # Its secret dies with this attempt: the key is deleted again.
+        h.iam_stub.add_response("delete_access_key", {}, {"UserName": NAME, "AccessKeyId": KEY_ID})
         with pytest.raises(ProvisioningError) as info:
             h.provisioner.provision(make_request(console=False, groups=(), policies=()))
         h.sts_stub.assert_no_pending_responses()
+        h.iam_stub.assert_no_pending_responses()
     assert h.sleeps == [1.0, 2.0, 4.0, 4.0]  # 5 attempts, capped at 4s
     assert info.value.code == "AccessKeyNotActive"
     assert info.value.step == "verify_access_key"
@@ -440,7 +476,10 @@ def test_permanent_errors_fail_at_once(
             if step == "attach_user_policy" and not request.policies:
                 continue
             h.iam_stub.add_response(step, {"User": user()} if step == "create_user" else {})
-        h.iam_stub.add_client_error(operation, service_error_code=code, service_message="nope")
+        if operation == "create_access_key":
+            h.alias()
+        stub = h.once_stub if operation == "create_access_key" else h.iam_stub
+        stub.add_client_error(operation, service_error_code=code, service_message="nope")
         with pytest.raises(ProvisioningError) as info:
             h.provisioner.provision(request)
         h.iam_stub.assert_no_pending_responses()
@@ -454,7 +493,7 @@ def test_password_policy_violation_is_permanent_and_hides_the_password() -> None
         h.iam_stub.add_client_error(
             "get_account_password_policy", service_error_code="NoSuchEntity"
         )
-        h.iam_stub.add_client_error(
+        h.once_stub.add_client_error(
             "create_login_profile",
             service_error_code="PasswordPolicyViolation",
             service_message="Password does not conform to the account password policy.",
@@ -470,13 +509,13 @@ def test_rotate_keeps_old_key_until_new_one_works() -> None:
     with Harness() as h:
         h.iam_stub.add_response("get_user", {"User": user()}, {"UserName": NAME})
         h.iam_stub.add_response("list_user_tags", {"Tags": ours()}, {"UserName": NAME})
+        h.alias()
         h.iam_stub.add_response("list_access_keys", key_list(old), {"UserName": NAME})
-        h.iam_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
+        h.once_stub.add_response("create_access_key", access_key(), {"UserName": NAME})
         h.identity_refused(1)
         h.identity_ok()
         h.iam_stub.add_response("list_access_keys", key_list(old, KEY_ID), {"UserName": NAME})
         h.iam_stub.add_response("delete_access_key", {}, {"UserName": NAME, "AccessKeyId": old})
-        h.iam_stub.add_response("list_account_aliases", {"AccountAliases": []})
         creds = h.provisioner.rotate_credentials(make_request(console=False))
         h.iam_stub.assert_no_pending_responses()
     assert creds.access_key_id == KEY_ID
@@ -495,15 +534,193 @@ def test_account_facts_are_asked_once_per_ttl() -> None:
                 h.iam_stub.add_client_error(
                     "get_account_password_policy", service_error_code="NoSuchEntity"
                 )
-            h.iam_stub.add_response(
+            h.once_stub.add_response(
                 "create_login_profile",
                 {"LoginProfile": {"UserName": NAME, "CreateDate": NOW}},
             )
-            h.key_steps()
-            h.identity_ok()
             if round_ != 1:
                 h.iam_stub.add_response("list_account_aliases", {"AccountAliases": ["acme"]}, {})
+            h.key_steps()
+            h.identity_ok()
+            h.after_key_verified()
             creds = h.provisioner.provision(make_request(groups=(), policies=()))
             assert creds.console_url == "https://acme.signin.aws.amazon.com/console"
             h.iam_stub.assert_no_pending_responses()
             clock[0] += 200.0 if round_ == 0 else 301.0
+
+
+# --- issue 12: calls that must not be sent twice; transient errors ------------------------
+
+STRAY = "AKIASTRAYKEY00000001"
+
+
+def test_non_idempotent_calls_go_to_the_client_without_retries() -> None:
+    """Only CreateAccessKey and CreateLoginProfile use `iam_once`, whose botocore config
+    sends each call exactly once; every other call keeps botocore's retries."""
+    from bot.aws.clients import build_provisioner
+
+    session = boto3.Session(
+        aws_access_key_id="AKIATEST",
+        aws_secret_access_key="test",  # noqa: S106 - never sent
+        region_name="us-east-1",
+    )
+    provisioner = build_provisioner(AwsConfig(iam_path="/onboarding/"), session)
+    assert provisioner.iam_once.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert provisioner.iam.meta.config.retries["mode"] == "standard"
+    assert provisioner.iam.meta.config.retries.get("total_max_attempts", 0) > 1
+    with Harness() as h:
+        h.iam_stub.add_response("create_user", {"User": user()})
+        h.iam_stub.add_client_error(
+            "get_account_password_policy", service_error_code="NoSuchEntity"
+        )
+        h.once_stub.add_response("create_login_profile", {"LoginProfile": login_profile()})
+        h.alias()
+        h.key_steps()
+        h.identity_ok()
+        h.after_key_verified()
+        h.provisioner.provision(make_request(groups=(), policies=()))
+        h.iam_stub.assert_no_pending_responses()
+    assert h.once_operations == ["CreateLoginProfile", "CreateAccessKey"]
+
+
+def login_profile() -> dict[str, Any]:
+    return {"UserName": NAME, "CreateDate": NOW, "PasswordResetRequired": True}
+
+
+@pytest.mark.parametrize(("code", "status"), [("ServiceUnavailable", 503), ("Throttling", 400)])
+def test_lost_create_access_key_is_reconciled_before_it_is_sent_again(
+    code: str, status: int
+) -> None:
+    """An ambiguous failure may have made a key whose secret never arrived: the strays
+    are listed and deleted before CreateAccessKey is sent once more (fresh user too)."""
+    with Harness() as h:
+        h.iam_stub.add_response("create_user", {"User": user()})
+        h.alias()
+        h.once_stub.add_client_error(
+            "create_access_key", service_error_code=code, http_status_code=status
+        )
+        h.iam_stub.add_response("list_access_keys", key_list(STRAY), {"UserName": NAME})
+        h.iam_stub.add_response("delete_access_key", {}, {"UserName": NAME, "AccessKeyId": STRAY})
+        h.key_steps()
+        h.identity_ok()
+        h.after_key_verified()
+        creds = h.provisioner.provision(make_request(console=False, groups=(), policies=()))
+        h.iam_stub.assert_no_pending_responses()
+    assert creds.access_key_id == KEY_ID
+    assert [op for op in h.operations if "AccessKey" in op] == [
+        "CreateAccessKey",
+        "ListAccessKeys",
+        "DeleteAccessKey",
+        "CreateAccessKey",
+        "ListAccessKeys",
+    ]
+    assert h.sleeps == [1.0]  # the step's backoff, before the look
+
+
+def test_lost_create_access_key_during_rotation_keeps_the_recorded_key() -> None:
+    old = "AKIAOLDKEY0000000001"
+    with Harness() as h:
+        h.iam_stub.add_response("get_user", {"User": user()}, {"UserName": NAME})
+        h.iam_stub.add_response("list_user_tags", {"Tags": ours()}, {"UserName": NAME})
+        h.alias()
+        h.iam_stub.add_response("list_access_keys", key_list(old), {"UserName": NAME})
+        h.once_stub.add_client_error(
+            "create_access_key", service_error_code="InternalFailure", http_status_code=500
+        )
+        # The old key is the requester's until the new one works: only the stray goes.
+        h.iam_stub.add_response("list_access_keys", key_list(old, STRAY), {"UserName": NAME})
+        h.iam_stub.add_response("delete_access_key", {}, {"UserName": NAME, "AccessKeyId": STRAY})
+        h.key_steps()
+        h.identity_ok()
+        h.iam_stub.add_response("list_access_keys", key_list(old, KEY_ID), {"UserName": NAME})
+        h.iam_stub.add_response("delete_access_key", {}, {"UserName": NAME, "AccessKeyId": old})
+        creds = h.provisioner.rotate_credentials(make_request(console=False))
+        h.iam_stub.assert_no_pending_responses()
+    assert creds.access_key_id == KEY_ID
+
+
+def test_create_access_key_gives_up_after_the_bound_with_no_stray_left() -> None:
+    with Harness() as h:
+        h.iam_stub.add_response("create_user", {"User": user()})
+        h.alias()
+        for _ in range(4):  # STEP_BACKOFF: 4 attempts, each followed by a look
+            h.once_stub.add_client_error(
+                "create_access_key", service_error_code="ServiceUnavailable", http_status_code=503
+            )
+            h.iam_stub.add_response("list_access_keys", key_list(STRAY), {"UserName": NAME})
+            h.iam_stub.add_response(
+                "delete_access_key", {}, {"UserName": NAME, "AccessKeyId": STRAY}
+            )
+        with pytest.raises(ProvisioningError) as info:
+            h.provisioner.provision(make_request(console=False, groups=(), policies=()))
+        h.iam_stub.assert_no_pending_responses()
+    assert (info.value.code, info.value.permanent) == ("ServiceUnavailable", False)
+    assert h.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_lost_create_login_profile_answer_then_entity_exists_updates_the_password() -> None:
+    """EntityAlreadyExists after an ambiguous failure: our own call made the profile."""
+    with Harness() as h:
+        h.iam_stub.add_response("create_user", {"User": user()})
+        h.iam_stub.add_client_error(
+            "get_account_password_policy", service_error_code="NoSuchEntity"
+        )
+        h.once_stub.add_client_error(
+            "create_login_profile", service_error_code="ServiceUnavailable", http_status_code=503
+        )
+        h.once_stub.add_client_error(
+            "create_login_profile", service_error_code="EntityAlreadyExists", http_status_code=409
+        )
+        password = PasswordMeeting(PasswordPolicy.from_aws(None))
+        h.iam_stub.add_response(
+            "update_login_profile",
+            {},
+            {"UserName": NAME, "Password": password, "PasswordResetRequired": True},
+        )
+        h.alias()
+        creds = h.provisioner.provision(make_request(programmatic=False, groups=(), policies=()))
+        h.iam_stub.assert_no_pending_responses()
+    assert password.seen == [creds.password]
+    assert h.once_operations == ["CreateLoginProfile", "CreateLoginProfile"]
+
+
+NETWORK_ERRORS = [
+    (ConnectionClosedError(endpoint_url=f"https://iam.amazonaws.com/?Password={SECRET}"),
+     "ConnectionClosedError: connection to AWS closed before it answered"),
+    (ReadTimeoutError(endpoint_url="https://iam.amazonaws.com/", error="timed out"),
+     "ReadTimeoutError: AWS did not answer in time (read timeout)"),
+    (EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/"),
+     "EndpointConnectionError: could not connect to the AWS endpoint"),
+    (ConnectTimeoutError(endpoint_url="https://iam.amazonaws.com/"),
+     "ConnectTimeoutError: could not connect to AWS in time (connect timeout)"),
+    (HTTPClientError(error="boom"), "HTTPClientError: the HTTP exchange with AWS failed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("error", "text"), NETWORK_ERRORS)
+def test_network_errors_are_transient_retried_and_named(error: Exception, text: str) -> None:
+    """Issue 12, item 8: never "the AWS SDK refused the request"; the SDK's text (which
+    may quote the request) is not used."""
+    sleeps: list[float] = []
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise error
+
+    with pytest.raises(ProvisioningError) as info:
+        call_aws("attach_user_policy", call, Backoff(attempts=3, base=0.5, cap=4.0), sleeps.append)
+    assert len(calls) == 3 and sleeps == [0.5, 1.0]
+    assert str(info.value) == text
+    assert not info.value.permanent and info.value.step == "attach_user_policy"
+    assert SECRET not in str(info.value) and "amazonaws" not in str(info.value)
+
+
+def test_sdk_refusals_stay_permanent() -> None:
+    def call() -> None:
+        raise ParamValidationError(report=f"Invalid length for parameter Password {SECRET}")
+
+    with pytest.raises(ProvisioningError) as info:
+        call_aws("create_login_profile", call, Backoff(3, 0.5, 4.0), lambda _s: None)
+    assert info.value.permanent
+    assert str(info.value) == "ParamValidationError: the AWS SDK refused the request"

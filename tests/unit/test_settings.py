@@ -11,7 +11,7 @@ from bot.settings import (
     parse_config,
     parse_duration,
 )
-from tests.conftest import MINIMAL_CONFIG
+from tests.support.configs import MINIMAL_CONFIG, bot_config
 
 SRC = "config/bot.toml"
 
@@ -55,7 +55,8 @@ def test_parse_duration_rejects(text: str) -> None:
 def test_valid_config_parses_with_defaults() -> None:
     config = parse_config(base_doc(), SRC)
     assert config.slack.owners == ("U0OWNER1", "U0OWNER2")
-    assert config.aws.iam_path == "/"
+    # Never "/" (issue 12, item 7): the bot's IAM policy covers the users under its path.
+    assert config.aws.iam_path == "/aws-access-bot/"
     assert config.reminders.every == timedelta(hours=4)
     assert config.links.ttl == timedelta(hours=24)
     assert config.profile("admin").approvals_required == 2
@@ -122,6 +123,16 @@ CASES = [
         mutate(["aws"], {"iam_path": "onboarding"}),
         "config/bot.toml: aws.iam_path must start and end with / like /onboarding/ "
         "(got 'onboarding')",
+    ),
+    (
+        mutate(["aws"], {"iam_path": "/"}),
+        'config/bot.toml: aws.iam_path must not be "/": the bot\'s IAM policy is scoped to '
+        'this path, and "/" would let it create access keys for and delete every IAM user, '
+        "admins included (use a path of its own, e.g. /aws-access-bot/)",
+    ),
+    (
+        mutate(["aws"], {"iam_path": ""}),
+        "config/bot.toml: aws.iam_path must start and end with / like /onboarding/ (got '')",
     ),
     (
         mutate(["aws"], {"permissions_boundary": "PowerUser"}),
@@ -297,18 +308,11 @@ def test_config_checked_before_tokens(tmp_path: Path) -> None:
 
 
 def test_provisioning_lease_defaults_and_parses() -> None:
-    import tomllib
-
-    from bot.settings import SettingsError, parse_config
-    from tests.conftest import MINIMAL_CONFIG
-
-    assert parse_config(tomllib.loads(MINIMAL_CONFIG), "t").provisioning.lease == timedelta(
-        minutes=15
-    )
-    short = parse_config(tomllib.loads(MINIMAL_CONFIG + '\n[provisioning]\nlease = "2s"\n'), "t")
+    assert bot_config(MINIMAL_CONFIG, "t").provisioning.lease == timedelta(minutes=15)
+    short = bot_config(MINIMAL_CONFIG + '\n[provisioning]\nlease = "2s"\n', "t")
     assert short.provisioning.lease == timedelta(seconds=2)
     with pytest.raises(SettingsError) as raised:
-        parse_config(tomllib.loads(MINIMAL_CONFIG + "\n[provisioning]\nlease = 5\n"), "t")
+        bot_config(MINIMAL_CONFIG + "\n[provisioning]\nlease = 5\n", "t")
     assert raised.value.problems == [
         "t: provisioning.lease must be a duration like 30s, 15m, 4h or 7d (got 5)"
     ]
