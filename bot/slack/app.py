@@ -6,12 +6,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.settings import Settings
 from bot.slack.after_ack import AfterAck
 from bot.slack.listeners import register_all
+from bot.web.slack_events import SlackEvents
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -39,8 +39,9 @@ def build_app(
     app = App(
         name="aws-access-bot",
         client=client,
-        # Bolt verifies every HTTP request's signature and timestamp (401 otherwise);
-        # Socket Mode requests carry no signature and skip the check.
+        # Every HTTP request's signature and timestamp are verified before Bolt parses
+        # it (http_handler), and Bolt checks them again; Socket Mode requests carry no
+        # signature and skip the check.
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
         process_before_response=False,
@@ -54,9 +55,13 @@ def build_app(
     return app
 
 
-def http_handler(app: App) -> SlackRequestHandler:
-    """The WSGI app for `POST /slack/events`."""
-    return SlackRequestHandler(app)
+def http_handler(app: App, signing_secret: str | None = None) -> SlackEvents:
+    """The WSGI app for `POST /slack/events`: the signature and the body's size and shape
+    are checked before Bolt parses anything (bot/web/slack_events.py), so junk gets a
+    400/401/413 and one WARNING line, never a 500. `signing_secret` defaults to the one
+    the app was built with."""
+    secret = signing_secret if signing_secret is not None else app._signing_secret
+    return SlackEvents(app, secret)
 
 
 class SocketModeRefused(Exception):

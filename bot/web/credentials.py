@@ -182,19 +182,19 @@ def _client(environ: Environ) -> str:
     return str(environ.get("REMOTE_ADDR") or "unknown")
 
 
-_NO_PROOF = b""
+NO_PROOF = b""
 
 
 def _read_proof(environ: Environ) -> bytes | None:
-    """The key check the page sends: 32 bytes; `_NO_PROOF` for a bare POST (no body, or
-    no `proof` field: the plain reveal, docs/architecture.md flow 4); None for a body
-    that is not understood."""
+    """The key check the page sends (32 bytes); `NO_PROOF` when the POST carries none
+    (no body, or JSON without `proof`), which is refused like a wrong one; None for a
+    body that is not understood."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
     if length == 0:
-        return _NO_PROOF
+        return NO_PROOF
     content_type = str(environ.get("CONTENT_TYPE") or "")
     if not content_type.startswith("application/json") or length > MAX_BODY:
         return None
@@ -203,7 +203,7 @@ def _read_proof(environ: Environ) -> bytes | None:
         if not isinstance(body, dict):
             return None
         if "proof" not in body:
-            return _NO_PROOF
+            return NO_PROOF
         proof = crypto.from_b64url(body["proof"])
     except (ValueError, TypeError):
         return None
@@ -247,10 +247,10 @@ def credential_routes(
         proof = _read_proof(environ)
         if proof is None:
             return _json(400, error="bad_request", message="Expected a JSON key check.")
-        # The page always sends the key check, so a link whose fragment was cut off is
-        # refused (403) without being used up; a bare POST is the plain reveal
-        # (docs/architecture.md, flow 4).
-        result = links.reveal(link_id, clock.now(), proof=proof or None, client=_client(environ))
+        # No reveal without the key check: a missing or wrong one is refused (403) and
+        # the link stays usable, so knowing a link id (it is in the audit table) is not
+        # enough to use it up (docs/architecture.md, "Credentials").
+        result = links.reveal(link_id, clock.now(), proof=proof, client=_client(environ))
         if result.status is RevealStatus.REVEALED and result.box is not None:
             return _json(
                 200,
@@ -259,6 +259,12 @@ def credential_routes(
             )
         if result.status is RevealStatus.UNKNOWN:
             return _json(404, error="unknown", message="No such credentials link.")
+        if result.status is RevealStatus.WRONG_KEY and proof == NO_PROOF:
+            return _json(
+                403,
+                error="no_proof",
+                message="Open the whole link from your Slack message: this page needs its key.",
+            )
         if result.status is RevealStatus.WRONG_KEY:
             return _json(
                 403,

@@ -1,4 +1,11 @@
-"""The production WSGI server (waitress) with a graceful stop on SIGTERM."""
+"""The production WSGI server (waitress) with a graceful stop on SIGTERM.
+
+Bodies over MAX_REQUEST_BODY are refused by waitress from the Content-Length header (or,
+for a chunked body, once that much has arrived) with 413, before any of it is buffered
+or the app runs; its default would buffer up to 1 GiB per request. Every request
+waitress itself refuses (413, a malformed request line or header) is logged as one
+WARNING line, never with its body.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,63 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
-from waitress.server import create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
 
 from bot.web.router import WsgiApp
 
 log = logging.getLogger(__name__)
+
+# Slack's events and interactions are a few kB; nothing the bot serves takes more.
+MAX_REQUEST_BODY = 1024 * 1024
+
+
+def loggable(text: str | None, limit: int = 120) -> str:
+    """A client-chosen string (a path, a method) safe for one log line: printable
+    characters only, at most `limit` of them."""
+    text = text or "-"
+    shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
+class _LoggedErrorTask(ErrorTask):
+    """waitress's own refusals (it answers them without calling the app), logged once."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        if error is not None and error.code < 500:  # a 500 is logged where it happens
+            log.warning(
+                "refused %s %s from %s: %s %s",
+                loggable(self.request.command, 16),
+                loggable(self.request.path),
+                self.channel.addr[0] if self.channel.addr else "unknown",
+                error.code,
+                error.reason,
+            )
+        super().execute()
+
+
+class _Channel(HTTPChannel):
+    error_task_class = _LoggedErrorTask
+
+
+def _create(app: WsgiApp, **options: Any) -> Any:
+    sockets: dict[int, object] = {}
+    # waitress refuses a body whose length is >= max_request_body_size.
+    server = create_server(
+        app,
+        map=sockets,
+        ident="aws-access-bot",
+        max_request_body_size=MAX_REQUEST_BODY + 1,
+        **options,
+    )
+    for listener in sockets.values():  # one per address `host` resolves to
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = _Channel
+    return server
 
 
 def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -45,9 +103,7 @@ def serve(
             "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
             "clear_untrusted_proxy_headers": True,
         }
-    server = create_server(
-        app, host=host, port=port, threads=threads, ident="aws-access-bot", **proxy
-    )
+    server = _create(app, host=host, port=port, threads=threads, **proxy)
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         bound_port = server.effective_port  # type: ignore[attr-defined]
@@ -65,14 +121,7 @@ def serve(
 def serving(app: WsgiApp, *, threads: int = 8) -> Iterator[str]:
     """Serve `app` with the same waitress stack on an ephemeral loopback port, in a
     background thread (tests, benchmarks, the screenshot script); yields the base URL."""
-    server = create_server(
-        app,
-        host="127.0.0.1",
-        port=0,
-        threads=threads,
-        ident="aws-access-bot",
-        asyncore_loop_timeout=0.05,
-    )
+    server = _create(app, host="127.0.0.1", port=0, threads=threads, asyncore_loop_timeout=0.05)
 
     def run() -> None:
         # close() from the caller's thread can pull the socket out from under select():
