@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bot.scheduler import SweepJob
     from bot.services import Services
+    from bot.services.deliveries import Deliveries
     from bot.services.worker import ProvisioningWorker
     from bot.slack.after_ack import AfterAck
 
@@ -69,6 +70,7 @@ def build_services(
     on_approved: Callable[[int], None] | None = None,
     provisioning_worker: ProvisioningWorker | None = None,
     credential_links: CredentialLinks | None = None,
+    deliveries: Deliveries | None = None,
 ) -> Services:
     """The use cases the Slack app calls. Flows 3-4 (worker, links) are optional so a
     test can wire flows 1-2 alone; build_runtime passes everything."""
@@ -76,10 +78,9 @@ def build_services(
     from bot.services.decide import Decisions
     from bot.services.queries import RequestQueries
     from bot.services.submit import SubmitRequest
-    from bot.slack.notifier import SlackNotifier
 
     config = container.settings.bot
-    notifier = notifier or SlackNotifier(client, config)
+    notifier = notifier or durable_notifier(container, client)
     decisions_kwargs = {"on_approved": on_approved} if on_approved is not None else {}
     requests = container.stores.requests
     return Services(
@@ -91,6 +92,24 @@ def build_services(
         queries=RequestQueries(requests, config),
         provisioning_worker=provisioning_worker,
         credential_links=credential_links,
+        deliveries=deliveries,
+    )
+
+
+def durable_notifier(container: Container, client: WebClient) -> Notifier:
+    """The Notifier every use case holds: the Slack notifier behind the outbox, so a
+    message Slack does not accept is retried
+    (docs/architecture.md, "Deliveries (outbox)")."""
+    from bot.scheduler import delivery_interval
+    from bot.services.deliveries import DurableNotifier
+    from bot.slack.notifier import SlackNotifier
+
+    config = container.settings.bot
+    return DurableNotifier(
+        SlackNotifier(client, config),
+        container.stores.deliveries,
+        container.clock,
+        every=delivery_interval(config.reminders),
     )
 
 
@@ -129,7 +148,8 @@ def build_runtime(
     `sandbox=True` (`run --sandbox`): the one Slack client marks every message it sends,
     so the notifier's messages carry the sandbox note with no flag of its own."""
     from bot.aws.clients import build_provisioner, iam_client
-    from bot.scheduler import RECOVERY_EVERY, lifecycle_jobs
+    from bot.scheduler import RECOVERY_EVERY, delivery_interval, lifecycle_jobs
+    from bot.services.deliveries import Deliveries, DurableNotifier
     from bot.services.expire import ExpirySweep
     from bot.services.freeze import freeze_legacy_requests
     from bot.services.provision import ProvisioningService
@@ -145,14 +165,18 @@ def build_runtime(
         from bot.slack.sandbox import SandboxWebClient
 
         client = SandboxWebClient.like(client)
-    notifier = SlackNotifier(client, config)
+    # Use cases hold the durable notifier; the delivery sweep the Slack one, whose
+    # failures it must see to retry them.
+    slack = SlackNotifier(client, config)
+    every = delivery_interval(config.reminders)
+    stores = container.stores
+    notifier = DurableNotifier(slack, stores.deliveries, container.clock, every=every)
     if provisioner is None:
         import boto3
 
         provisioner = build_provisioner(config.aws, aws_session or boto3.Session())
     if directory is None:
         directory = build_iam_directory(iam_client(aws_session))
-    stores = container.stores
     links = CredentialLinks(
         stores.links,
         stores.requests,
@@ -175,6 +199,15 @@ def build_runtime(
             lease=config.provisioning.lease,
         )
     )
+    deliveries = Deliveries(
+        stores.deliveries,
+        stores.requests,
+        slack,
+        config,
+        container.clock,
+        links=links,
+        every=every,
+    )
     services = build_services(
         container,
         client,
@@ -183,6 +216,7 @@ def build_runtime(
         on_approved=worker.submit,
         provisioning_worker=worker,
         credential_links=links,
+        deliveries=deliveries,
     )
     jobs = lifecycle_jobs(
         config.reminders,
@@ -190,6 +224,7 @@ def build_runtime(
         expire=ExpirySweep(stores.sweeps, stores.requests, notifier, config),
         recover=worker.recover,
         purge=links.purge_expired,
+        deliver=deliveries.sweep,
         # Sweep at least once per lease, so a dead worker's request waits one lease at most.
         recovery_every=min(RECOVERY_EVERY, config.provisioning.lease),
     )

@@ -78,7 +78,10 @@ def requests_table(settings: Settings, *, status: Status | None, limit: int | No
 
     with opened(settings) as container:
         require_migrated(container)
-        rows = list_requests(container.stores.requests, status=status, limit=limit)
+        stores = container.stores
+        rows = list_requests(
+            stores.requests, status=status, limit=limit, deliveries=stores.deliveries
+        )
         return render_table(rows, container.clock.now())
 
 
@@ -167,7 +170,10 @@ def _start(process: BotProcess, *, sandbox: bool, scheduler_enabled: bool) -> No
         except SocketModeRefused as exc:
             raise StartupError(str(exc)) from None
     else:
-        process.router.mount("/slack/events", http_handler(slack_app))
+        # Signature checked before Bolt parses the body (bot/web/slack_events.py).
+        process.router.mount(
+            "/slack/events", http_handler(slack_app, settings.slack_signing_secret)
+        )
     if scheduler_enabled:
         process.scheduler = scheduler = build_scheduler(runtime.jobs, container.clock)
         scheduler.start()

@@ -27,9 +27,13 @@ REMIND_JOB = "remind"
 EXPIRE_JOB = "expire"
 RECOVER_JOB = "recover-provisioning"
 PURGE_JOB = "purge-credentials"
+DELIVER_JOB = "deliver"
 
 RECOVERY_EVERY = timedelta(minutes=1)
 PURGE_EVERY = timedelta(minutes=5)
+# The outbox's sweep (docs/architecture.md, "Deliveries (outbox)"): at least this
+# often, and never less often than the reminders.
+DELIVER_EVERY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,13 @@ def lifecycle_jobs(
     expire: Callable[[datetime], object],
     recover: Callable[[datetime], object] | None = None,
     purge: Callable[[datetime], object] | None = None,
+    deliver: Callable[[datetime], object] | None = None,
     recovery_every: timedelta = RECOVERY_EVERY,
     purge_every: timedelta = PURGE_EVERY,
 ) -> list[SweepJob]:
     """The standard jobs, in the order `remind --now` runs them: expire before remind, so
-    a request is never reminded right before it expires."""
+    a request is never reminded right before it expires; deliveries last, so what the
+    others could not get through is retried in the same run once it is due."""
     jobs = [
         SweepJob(EXPIRE_JOB, reminders.every, expire),
         SweepJob(REMIND_JOB, reminders.every, remind),
@@ -67,7 +73,14 @@ def lifecycle_jobs(
         jobs.append(SweepJob(RECOVER_JOB, min(recovery_every, reminders.every), recover))
     if purge is not None:
         jobs.append(SweepJob(PURGE_JOB, min(purge_every, reminders.every), purge))
+    if deliver is not None:
+        jobs.append(SweepJob(DELIVER_JOB, delivery_interval(reminders), deliver))
     return jobs
+
+
+def delivery_interval(reminders: Reminders) -> timedelta:
+    """How often the delivery sweep runs; also its backoff's unit."""
+    return min(DELIVER_EVERY, reminders.every)
 
 
 def run_job(job: SweepJob, clock: Clock) -> SweepOutcome:

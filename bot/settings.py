@@ -50,6 +50,9 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     slack_api_url: str | None = None
+    # Seconds one Slack Web API call may take before it counts as failed (and, for a
+    # message that must be delivered, is retried by the outbox).
+    slack_api_timeout: float = 10.0
     # The load balancer's address (or "*"): its X-Forwarded-For names the client.
     trusted_proxy: str | None = None
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -119,6 +122,15 @@ def _env_settings(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]
             problems.append(f"SLACK_API_URL must be an http(s) URL (got {api!r})")
         else:
             values["slack_api_url"] = api if api.endswith("/") else api + "/"
+    if (timeout := get("SLACK_API_TIMEOUT")) is not None:
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds <= 300:
+            problems.append(f"SLACK_API_TIMEOUT must be seconds from 0 to 300 (got {timeout!r})")
+        else:
+            values["slack_api_timeout"] = seconds
     if (proxy := get("TRUSTED_PROXY")) is not None:
         try:
             if proxy != "*":

@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
+from bot.store import Stores, build_stores
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-
-PG_SKIP_REASON = (
-    "PostgreSQL not configured: set TEST_DATABASE_URL "
-    "(.ci/run sets postgresql+psycopg://postgres@127.0.0.1:5432/test)"
-)
-
-
-def postgres_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL") or None
+from tests.support.browser import CHROMIUM, headless_chromium
+from tests.support.configs import MINIMAL_CONFIG
+from tests.support.databases import DATABASES, database_url
+from tests.support.slack_api import SlackApiStub
 
 
-def reset_postgres(url: str) -> None:
-    """Start from an empty schema so each test sees only its own rows."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
-    url = postgres_url()
-    if url is None:
-        pytest.skip(PG_SKIP_REASON)
-    reset_postgres(url)
-    return url
+    return database_url(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -52,6 +32,12 @@ def engine(db_url: str):
 @pytest.fixture
 def sessions(engine):
     return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def stores(sessions) -> Stores:
+    """The store's named operations over the test's database."""
+    return build_stores(sessions)
 
 
 class FakeClock:
@@ -73,30 +59,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-MINIMAL_CONFIG = """
-[slack]
-approval_channel = "C0APPROVALS"
-owners = ["U0OWNER1", "U0OWNER2"]
-
-[aws]
-iam_path = "/onboarding/"
-
-[[profiles]]
-name = "developer"
-description = "Read/write on dev resources"
-groups = ["developers"]
-policies = []
-console = true
-programmatic = true
-approvals_required = 1
-"""
-
-
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "bot.toml"
     path.write_text(MINIMAL_CONFIG)
     return path
+
+
+@pytest.fixture
+def slack_stub() -> Iterator[SlackApiStub]:
+    """A Slack Web API stand-in of the test's own, with no users yet."""
+    with SlackApiStub() as stub:
+        yield stub
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +81,13 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory):
     server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module: Playwright's sync API allows one running
+    instance per thread, and other modules start their own."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    with headless_chromium() as browser:
+        yield browser

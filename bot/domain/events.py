@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.credentials import IssuedLink
+from bot.domain.errors import DeliveryKind
 from bot.domain.requests import RequestView
 
 
@@ -121,6 +122,25 @@ class PendingSummary:
     now: datetime
 
 
+@dataclass(frozen=True)
+class RequesterOutcome:
+    """The outbox re-sends the requester's DM for where the request stands now (approved,
+    denied, expired, delayed); a state with no DM of its own sends nothing."""
+
+    request: RequestView
+    expired_after: timedelta
+
+
+@dataclass(frozen=True)
+class DeliveryGivenUp:
+    """The outbox stopped retrying `kind` for this request: the owners are told."""
+
+    request: RequestView
+    kind: DeliveryKind
+    attempts: int
+    error: str
+
+
 Event = (
     RequestSubmitted
     | RequestChanged
@@ -136,4 +156,6 @@ Event = (
     | ReminderDue
     | ReminderEscalated
     | PendingSummary
+    | RequesterOutcome
+    | DeliveryGivenUp
 )

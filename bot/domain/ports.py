@@ -32,7 +32,10 @@ class Notifier(Protocol):
 
     Implementations never raise for a delivery failure that the stored request can
     survive: they log it with context and return None. For `RequestSubmitted` the
-    approval message is returned, for `CredentialsIssued` the requester's DM.
+    approval message is returned, for `CredentialsIssued` the requester's DM. (The
+    Slack notifier itself raises DeliveryFailed for a message that must reach someone;
+    use cases hold the outbox's DurableNotifier around it, which records the failure
+    and returns: docs/architecture.md, "Deliveries (outbox)".)
     """
 
     def notify(self, event: Event) -> MessageRef | None: ...

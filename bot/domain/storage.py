@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.domain.credentials import LinkState, Reveal, SealedLink
-from bot.domain.errors import DomainError
+from bot.domain.errors import DeliveryKind, DomainError
 from bot.domain.policy import ApprovalCount
 from bot.domain.reminders import ReminderWindow
 from bot.domain.requests import MessageRef, RequestView
@@ -241,13 +241,17 @@ class ProvisioningStore(Protocol):
 class LinkStore(Protocol):
     def link_state(self, link_id: str, now: datetime) -> LinkState: ...
 
-    def take_link(self, link_id: str, now: datetime, *, proof: bytes | None, client: str) -> Reveal:
+    def take_link(self, link_id: str, now: datetime, *, proof: bytes, client: str) -> Reveal:
         """Hand the ciphertext out at most once, ever (compare-and-set, then deleted)."""
         ...
 
     def purge_expired_links(self, now: datetime) -> tuple[int, list[RequestView]]:
         """Delete expired ciphertext; (links purged, provisioned requests left with no
         usable link: owners are offered a re-issue)."""
+        ...
+
+    def any_revealed(self, request_id: int) -> bool:
+        """True once any link of the request was revealed (its credentials are out)."""
         ...
 
 
@@ -284,4 +288,79 @@ class SweepStore(Protocol):
 
     def claim_job_run(self, name: str, *, now: datetime, ran_before: datetime) -> bool:
         """True for exactly one caller per period of a once-per-period job."""
+        ...
+
+
+# --- deliveries (the outbox) -------------------------------------------------------
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for the delivery sweep
+    SENT = "sent"  # Slack accepted it (or it was no longer needed)
+    GIVEN_UP = "given_up"  # failed too often: shown to the owners
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message Slack must still accept (docs/architecture.md, "Deliveries (outbox)").
+    No text and no secret: the sweep renders it again from the request as it is then.
+    `claimed_until` is the claim's token while a sweep delivers it."""
+
+    id: int
+    request_id: int
+    kind: DeliveryKind
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    last_error: str | None = None
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+
+
+class DeliveryStore(Protocol):
+    def queue(
+        self,
+        request_id: int,
+        kind: DeliveryKind,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        now: datetime,
+    ) -> bool:
+        """Record a first attempt that failed. One pending row per request and kind: a
+        failure while one is pending adds nothing (False) but its audit event."""
+        ...
+
+    def settle(self, request_id: int, kinds: Collection[DeliveryKind], now: datetime) -> int:
+        """A later delivery of these kinds got through on its own: their unclaimed pending
+        or given-up rows are done. Returns how many."""
+        ...
+
+    def claim_due(self, now: datetime, *, until: datetime, limit: int) -> list[Delivery]:
+        """Pending rows due at `now`, each claimed until `until` by a conditional update,
+        so two sweeps (threads, replicas) never deliver the same row."""
+        ...
+
+    def sent(self, delivery: Delivery, now: datetime, *, needed: bool = True) -> bool:
+        """Slack accepted it (`needed` False: nothing was left to deliver). False when the
+        claim was lost meanwhile."""
+        ...
+
+    def retry_later(
+        self, delivery: Delivery, *, error: str, next_attempt_at: datetime, now: datetime
+    ) -> bool:
+        """Another failed attempt: count it, release the claim, try again then."""
+        ...
+
+    def give_up(self, delivery: Delivery, *, error: str, now: datetime) -> bool:
+        """Failed too often: stop retrying; owners see it (App Home, `requests`)."""
+        ...
+
+    def given_up(self, *, limit: int) -> list[Delivery]:
+        """Given-up rows, newest first."""
+        ...
+
+    def undelivered_kinds(self, request_ids: Collection[int]) -> dict[int, list[str]]:
+        """For each request with pending or given-up rows: "kind (status)" entries."""
         ...

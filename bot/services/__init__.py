@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from bot.domain.config import BotConfig
     from bot.domain.ports import Clock, Notifier
     from bot.services.decide import Decisions
+    from bot.services.deliveries import Deliveries
     from bot.services.queries import RequestQueries
     from bot.services.submit import SubmitRequest
     from bot.services.vault import CredentialLinks
@@ -31,3 +32,5 @@ class Services:
     provisioning_worker: ProvisioningWorker | None = None
     # flow 4: Re-issue button
     credential_links: CredentialLinks | None = None
+    # the outbox: what could not be delivered, for the owners' App Home
+    deliveries: Deliveries | None = None

@@ -22,6 +22,7 @@ from bot.domain.ports import Clock, Notifier
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
 from bot.domain.storage import RequestStore
+from bot.domain.text import cleaned
 from bot.services.authority import current, permission, sentence, state_sentence
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,8 @@ class Decisions:
             return _not_found(request_id)
         if refused := self._refusal(Action.DENY, actor, request):
             return refused
-        denied = self.store.deny(request_id, actor, reason.strip(), self.clock.now())
+        # Cleaned, not refused: the decision stands whatever was pasted (bot/domain/text.py).
+        denied = self.store.deny(request_id, actor, cleaned(reason).strip(), self.clock.now())
         if denied is None:
             return self._already_decided(request_id)
         denied = current(denied, self.config)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.domain.reminders import wait_text
 from bot.domain.states import Status
-from bot.domain.storage import RequestStore
+from bot.domain.storage import DeliveryStore, RequestStore
 
 
 @dataclass(frozen=True)
@@ -19,24 +19,49 @@ class RequestRow:
     profile: str
     iam_user_name: str
     created_at: datetime
+    # Messages Slack has not accepted yet, or never did: "credentials (given_up)", ...
+    undelivered: tuple[str, ...] = ()
 
 
 def list_requests(
-    store: RequestStore, *, status: Status | None = None, limit: int | None = None
+    store: RequestStore,
+    *,
+    status: Status | None = None,
+    limit: int | None = None,
+    deliveries: DeliveryStore | None = None,
 ) -> list[RequestRow]:
     views = store.list(statuses=[status] if status else None, limit=limit)
+    undelivered = deliveries.undelivered_kinds([v.id for v in views]) if deliveries else {}
     return [
-        RequestRow(v.id, v.status.value, v.requester_id, v.profile, v.iam_user_name, v.created_at)
+        RequestRow(
+            v.id,
+            v.status.value,
+            v.requester_id,
+            v.profile,
+            v.iam_user_name,
+            v.created_at,
+            tuple(undelivered.get(v.id, ())),
+        )
         for v in views
     ]
 
 
 def render_table(rows: Sequence[RequestRow], now: datetime) -> str:
-    """A plain-text table for `aws-access-bot requests`."""
+    """A plain-text table for `aws-access-bot requests`; an UNDELIVERED column when a
+    listed request has messages Slack has not accepted (docs/architecture.md,
+    "Deliveries (outbox)")."""
     if not rows:
         return "no requests"
-    header = ("#", "STATUS", "REQUESTER", "PROFILE", "IAM USER", "CREATED (UTC)", "AGE")
-    body = [
+    header: tuple[str, ...] = (
+        "#",
+        "STATUS",
+        "REQUESTER",
+        "PROFILE",
+        "IAM USER",
+        "CREATED (UTC)",
+        "AGE",
+    )
+    body: list[tuple[str, ...]] = [
         (
             str(r.id),
             r.status,
@@ -48,6 +73,9 @@ def render_table(rows: Sequence[RequestRow], now: datetime) -> str:
         )
         for r in rows
     ]
+    if any(r.undelivered for r in rows):
+        header += ("UNDELIVERED",)
+        body = [row + (", ".join(r.undelivered),) for row, r in zip(body, rows, strict=True)]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

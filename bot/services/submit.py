@@ -19,6 +19,7 @@ from bot.domain.ports import Clock, IamDirectory, Notifier
 from bot.domain.requests import MessageRef, RequestView
 from bot.domain.rules import freeze
 from bot.domain.storage import AlreadyRequested, NameClaimed, NewRequest, RequestStore
+from bot.domain.text import normalize_newlines, text_problem
 from bot.services.authority import current
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,9 @@ class SubmitRequest:
                 )
         if not form.reason:
             errors[REASON] = "Tell the owners why you need this access."
+        elif problem := text_problem(form.reason, "The reason"):
+            # NUL would fail in PostgreSQL after the ack; say so in the form instead.
+            errors[REASON] = problem
         elif len(form.reason) > MAX_REASON:
             errors[REASON] = f"Keep the reason under {MAX_REASON} characters."
         return errors
@@ -170,5 +174,5 @@ def _cleaned(form: RequestForm) -> RequestForm:
         iam_user_name=(form.iam_user_name or "").strip(),
         console=form.console,
         programmatic=form.programmatic,
-        reason=(form.reason or "").strip(),
+        reason=normalize_newlines(form.reason or "").strip(),
     )

@@ -16,8 +16,9 @@ from bot.domain.errors import DomainError, ProvisioningError, RequestNotFound
 from bot.domain.events import CredentialsExpired, CredentialsIssued, CredentialsOpened
 from bot.domain.policy import Action, Refusal
 from bot.domain.ports import Clock, Notifier, Provisioner
+from bot.domain.requests import RequestView
 from bot.domain.states import Status
-from bot.domain.storage import LinkStore, LockRefusal, ProvisioningStore, RequestStore
+from bot.domain.storage import Lease, LinkStore, LockRefusal, ProvisioningStore, RequestStore
 from bot.services.authority import lock_refusal_text, permission
 
 __all__ = ["CredentialLinks", "LinkState", "LinkStatus", "ReissueRefused", "RevealStatus"]
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # How long one re-issue may hold the request before another may try again.
 REISSUE_LEASE = timedelta(minutes=5)
+# Who the audit log names for a re-issue the outbox made (a lost credentials DM).
+BOT_ACTOR = "aws-access-bot"
 
 
 class ReissueRefused(DomainError):
@@ -59,10 +62,10 @@ class CredentialLinks:
     def state(self, link_id: str, now: datetime) -> LinkState:
         return self.links.link_state(link_id, now)
 
-    def reveal(
-        self, link_id: str, now: datetime, *, proof: bytes | None = None, client: str = ""
-    ) -> Reveal:
-        """Hand out the ciphertext once; then tell the requester and the owners."""
+    def reveal(self, link_id: str, now: datetime, *, proof: bytes, client: str = "") -> Reveal:
+        """Hand out the ciphertext once, to a caller whose `proof` (the key check) matches;
+        then tell the requester and the owners. A missing or wrong proof is WRONG_KEY and
+        leaves the link usable."""
         result = self.links.take_link(link_id, now, proof=proof, client=client)
         if result.status is not RevealStatus.REVEALED or result.request_id is None:
             return result
@@ -100,6 +103,56 @@ class CredentialLinks:
             if locked.request is not None and locked.held_by is None:
                 raise ReissueRefused(_not_provisioned(request_id, locked.request.status))
             raise ReissueRefused(lock_refusal_text(request_id, locked, "provisioned"))
+        link = self._rotate_and_seal(locked, actor)
+        if link is None:
+            # Revoked while AWS rotated: the new key belongs to a user being removed.
+            raise ReissueRefused(f"request #{request_id} is no longer provisioned")
+        view, issued = link
+        log.info("credentials of request #%s re-issued by %s", request_id, actor)
+        dm = self.notifier.notify(CredentialsIssued(view, issued, reissued_by=actor))
+        if dm is not None:  # "opened" notices reply under the newest link's DM
+            self.requests.set_requester_dm(request_id, dm)
+        return issued
+
+    def redeliver(self, request_id: int, notifier: Notifier) -> bool:
+        """The outbox's retry of a lost credentials DM
+        (docs/architecture.md, "Deliveries (outbox)"). The link's key existed only in
+        the lost URL and is never stored, so the bot re-issues: rotate the credentials
+        (the old key is deleted), void the old link, seal a new one and DM it through
+        `notifier`, the Slack notifier itself, whose DeliveryFailed the outbox retries.
+        Only while the request is provisioned, no link of it was revealed and no DM of
+        its current link was accepted; False (nothing done) otherwise. Raises
+        ReissueRefused while another re-issue runs."""
+        if self.provisioner is None:  # pragma: no cover - wiring error
+            raise RuntimeError("CredentialLinks was built without a provisioner")
+        request = self.requests.get(request_id)
+        if request is None or request.status is not Status.PROVISIONED:
+            return False
+        if request.requester_dm_ts or self.links.any_revealed(request_id):
+            return False
+        now = self.clock.now()
+        locked = self.provisioning.lock_for_reissue(request_id, now=now, until=now + REISSUE_LEASE)
+        if isinstance(locked, LockRefusal):
+            if locked.held_by is None:  # no longer provisioned
+                return False
+            raise ReissueRefused(lock_refusal_text(request_id, locked, "provisioned"))
+        sealed = self._rotate_and_seal(locked, BOT_ACTOR)
+        if sealed is None:
+            return False
+        view, link = sealed
+        log.info("credentials of request #%s re-issued to deliver a lost link", request_id)
+        dm = notifier.notify(CredentialsIssued(view, link))
+        if dm is not None:
+            self.requests.set_requester_dm(request_id, dm)
+        return True
+
+    def _rotate_and_seal(self, locked: Lease, actor: str) -> tuple[RequestView, IssuedLink] | None:
+        """Under the re-issue lock: new credentials in AWS (old key deleted), the old
+        links voided and the new one stored. None when the request stopped being
+        provisioned meanwhile. Raises ProvisioningError (the lock released)."""
+        if self.provisioner is None:  # pragma: no cover - wiring error
+            raise RuntimeError("CredentialLinks was built without a provisioner")
+        request_id = locked.request.id
         try:
             credentials = self.provisioner.rotate_credentials(locked.request)
         except Exception as exc:
@@ -118,13 +171,9 @@ class CredentialLinks:
             locked, sealed, access_key_id=credentials.access_key_id, actor=actor, now=now
         )
         if view is None:
-            # Revoked while AWS rotated: the new key belongs to a user being removed.
-            raise ReissueRefused(f"request #{request_id} is no longer provisioned")
-        log.info("credentials of request #%s re-issued by %s", request_id, actor)
-        dm = self.notifier.notify(CredentialsIssued(view, link, reissued_by=actor))
-        if dm is not None:  # "opened" notices reply under the newest link's DM
-            self.requests.set_requester_dm(request_id, dm)
-        return link
+            log.warning("request #%s stopped being provisioned during a re-issue", request_id)
+            return None
+        return view, link
 
 
 def _not_provisioned(request_id: int, status: Status) -> str:

@@ -19,7 +19,7 @@ def build_web_client(settings: Settings) -> WebClient:
     by slack_sdk before a call is given up."""
     kwargs: dict[str, Any] = {
         "token": settings.slack_bot_token,
-        "timeout": 10,
+        "timeout": settings.slack_api_timeout,
         "retry_handlers": [
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=2),

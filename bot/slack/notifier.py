@@ -1,24 +1,32 @@
 """The Slack side of the Notifier port: each domain event (bot/domain/events.py) becomes
 posts, DMs, thread replies and in-place updates, rendered by the surfaces.
 
-A delivery failure is logged with context and swallowed (bot.slack.calls): the stored
-request is the source of truth and must never be lost or corrupted because Slack said
-no. Rate limits and connection errors are retried by the WebClient's retry handlers.
+Rate limits and connection errors are retried by the WebClient's retry handlers. After
+that, a message that must reach someone (the approval post, its updates, the
+requester's outcome DM, the credentials DM) raises DeliveryFailed naming every such
+part that failed, once the other parts were tried; the outbox (bot/services/
+deliveries.py) records it and retries (docs/architecture.md, "Deliveries (outbox)").
+Anything else (reminders, the summary, notes in a thread) is logged and swallowed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from functools import singledispatchmethod
 from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.domain.config import BotConfig
+from bot.domain.errors import DeliveryFailed, DeliveryKind
 from bot.domain.events import (
     CredentialsExpired,
     CredentialsIssued,
     CredentialsOpened,
+    DeliveryGivenUp,
     PendingSummary,
     ProvisioningFailed,
     ReminderDue,
@@ -27,11 +35,13 @@ from bot.domain.events import (
     RequestCancelled,
     RequestChanged,
     RequestDenied,
+    RequesterOutcome,
     RequestExpired,
     RequestSubmitted,
     RolledBack,
 )
 from bot.domain.requests import MessageRef, RequestView
+from bot.domain.states import Status
 from bot.slack.calls import slack_call
 from bot.slack.surfaces import approval_message, channel, dms
 
@@ -40,6 +50,11 @@ log = logging.getLogger(__name__)
 # Messages with links Slack must not preview: the credentials link (its URL carries
 # the decryption key) and the owners' permalinks.
 NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
+
+POST = DeliveryKind.APPROVAL_POST
+UPDATE = DeliveryKind.APPROVAL_UPDATE
+OUTCOME = DeliveryKind.REQUESTER_OUTCOME
+LINK = DeliveryKind.CREDENTIALS
 
 
 class SlackNotifier:
@@ -62,7 +77,9 @@ class SlackNotifier:
     def _submitted(self, event: RequestSubmitted) -> MessageRef | None:
         request = event.request
         text, blocks = approval_message.build(request)
-        ref = self._post(self.config.approval_channel_of(request.account), text, blocks)
+        channel_id = self.config.approval_channel_of(request.account)
+        # No post, no DM: the outbox's retry sends both, so the requester hears once.
+        ref = self._post(channel_id, text, blocks, must_deliver=POST)
         self._dm(request.requester_id, dms.submitted_text(request))
         return ref
 
@@ -70,36 +87,62 @@ class SlackNotifier:
     @notify.register(RequestCancelled)
     @notify.register(RolledBack)
     def _changed(self, event: RequestChanged | RequestCancelled | RolledBack) -> None:
-        self._update_approval(event.request)
+        self._update_approval(event.request, must=True)
 
     @notify.register(RequestApproved)
     def _approved(self, event: RequestApproved) -> None:
-        self._update_approval(event.request)
-        self._dm(event.request.requester_id, dms.approved_text(event.request, event.by))
+        request = event.request
+        _every(
+            lambda: self._update_approval(request, must=True),
+            lambda: self._dm(
+                request.requester_id, dms.approved_text(request, event.by), must_deliver=OUTCOME
+            ),
+        )
 
     @notify.register(RequestDenied)
     def _denied(self, event: RequestDenied) -> None:
-        self._update_approval(event.request)
-        self._dm(event.request.requester_id, dms.denied_text(event.request, event.by))
+        request = event.request
+        _every(
+            lambda: self._update_approval(request, must=True),
+            lambda: self._dm(
+                request.requester_id, dms.denied_text(request, event.by), must_deliver=OUTCOME
+            ),
+        )
 
     @notify.register(RequestExpired)
     def _expired(self, event: RequestExpired) -> None:
+        request, after = event.request, event.expired_after
+        _every(
+            lambda: self._update_approval(request, must=True, expired_after=after),
+            lambda: self._dm(
+                request.requester_id, *dms.expired_message(request, after), must_deliver=OUTCOME
+            ),
+        )
+
+    @notify.register(RequesterOutcome)
+    def _outcome(self, event: RequesterOutcome) -> None:
+        """The outbox's retry of the requester's DM, for where the request stands now."""
         request = event.request
-        if (approval := _approval_ref(request)) is not None:
-            text, blocks = channel.expired_approval_message(request, event.expired_after)
-            self._update(approval, text, blocks)
-        self._dm(request.requester_id, *dms.expired_message(request, event.expired_after))
+        message = dms.outcome_message(request, event.expired_after)
+        if message is not None:
+            self._dm(request.requester_id, *message, must_deliver=OUTCOME)
 
     # --- provisioning (flow 3) -------------------------------------------------------
 
     @notify.register(ProvisioningFailed)
     def _provisioning_failed(self, event: ProvisioningFailed) -> None:
         request = event.request
-        self._update_approval(request)
-        # A reply notifies the owners (an in-place update notifies nobody).
-        if (approval := _approval_ref(request)) is not None:
-            self._reply(approval, approval_message.provisioning_failed_text(request))
-        self._dm(request.requester_id, dms.delayed_text(request))
+
+        def tell_owners() -> None:
+            # A reply notifies the owners (an in-place update notifies nobody).
+            if (approval := _approval_ref(request)) is not None:
+                self._reply(approval, approval_message.provisioning_failed_text(request))
+
+        _every(
+            lambda: self._update_approval(request, must=True),
+            tell_owners,
+            lambda: self._dm(request.requester_id, dms.delayed_text(request), must_deliver=OUTCOME),
+        )
 
     # --- credentials link (flow 4) -----------------------------------------------------
 
@@ -109,12 +152,18 @@ class SlackNotifier:
         # The URL goes into this DM and nowhere else: no log line mentions it, and
         # Slack must not unfurl it.
         text, blocks = dms.credentials_link_message(request, event.link)
-        dm = self._dm(request.requester_id, text, blocks, **NO_UNFURL)
-        if event.reissued_by is None:
-            self._update_approval(request)
-        else:
+        try:
+            dm = self._dm(request.requester_id, text, blocks, must_deliver=LINK, **NO_UNFURL)
+        except DeliveryFailed:
+            # The owners' message must not say the requester got a link: it says the
+            # link is on its way (the outbox re-issues it) until a DM is accepted.
+            self._update_approval(replace(request, requester_dm_channel=None, requester_dm_ts=None))
+            raise
+        if dm is not None:
+            request = replace(request, requester_dm_channel=dm.channel, requester_dm_ts=dm.ts)
+        if event.reissued_by is not None:
             self._to_owners(request, channel.reissued_text(request, event.reissued_by))
-        return dm
+        return _every(lambda: self._update_approval(request, must=True), result=dm)
 
     @notify.register(CredentialsOpened)
     def _credentials_opened(self, event: CredentialsOpened) -> None:
@@ -150,6 +199,13 @@ class SlackNotifier:
         for owner in event.owners:
             self._dm(owner, text, blocks, **NO_UNFURL)
 
+    @notify.register(DeliveryGivenUp)
+    def _given_up(self, event: DeliveryGivenUp) -> MessageRef | None:
+        text = approval_message.undelivered_text(
+            event.request, event.kind, event.attempts, event.error
+        )
+        return self._to_owners(event.request, text)
+
     @notify.register(PendingSummary)
     def _summary(self, event: PendingSummary) -> MessageRef | None:
         entries = [
@@ -161,13 +217,21 @@ class SlackNotifier:
 
     # --- delivery --------------------------------------------------------------------
 
-    def _update_approval(self, request: RequestView) -> None:
-        """Re-render the approval message in place from the request."""
+    def _update_approval(
+        self, request: RequestView, *, must: bool = False, expired_after: timedelta | None = None
+    ) -> None:
+        """Re-render the approval message in place from the request (`must`: raise
+        DeliveryFailed when Slack does not take it)."""
         approval = _approval_ref(request)
         if approval is None:
             log.info("request #%s has no approval message to update", request.id)
             return
-        self._update(approval, *approval_message.build(request))
+        if request.status is Status.EXPIRED:
+            after = expired_after or self.config.reminders.expire_after
+            text, blocks = channel.expired_approval_message(request, after)
+        else:
+            text, blocks = approval_message.build(request)
+        self._update(approval, text, blocks, must_deliver=UPDATE if must else None)
 
     def _to_owners(
         self, request: RequestView, text: str, blocks: list | None = None
@@ -179,11 +243,18 @@ class SlackNotifier:
         return self._reply(approval, text, blocks)
 
     def _post(
-        self, channel_id: str, text: str, blocks: list | None = None, **kw: Any
+        self,
+        channel_id: str,
+        text: str,
+        blocks: list | None = None,
+        *,
+        must_deliver: DeliveryKind | None = None,
+        **kw: Any,
     ) -> MessageRef | None:
         response = slack_call(
             "chat.postMessage",
             self.client.chat_postMessage,
+            must_deliver=must_deliver,
             channel=channel_id,
             text=text,
             blocks=blocks,
@@ -192,20 +263,39 @@ class SlackNotifier:
         return MessageRef(response["channel"], response["ts"]) if response else None
 
     def _dm(
-        self, user_id: str, text: str, blocks: list | None = None, **kw: Any
+        self,
+        user_id: str,
+        text: str,
+        blocks: list | None = None,
+        *,
+        must_deliver: DeliveryKind | None = None,
+        **kw: Any,
     ) -> MessageRef | None:
         channel_id = self._dm_channels.get(user_id)
         if channel_id is None:
-            opened = slack_call("conversations.open", self.client.conversations_open, users=user_id)
+            opened = slack_call(
+                "conversations.open",
+                self.client.conversations_open,
+                must_deliver=must_deliver,
+                users=user_id,
+            )
             if not opened:
                 return None
             channel_id = self._dm_channels.setdefault(user_id, opened["channel"]["id"])
-        return self._post(channel_id, text, blocks, **kw)
+        return self._post(channel_id, text, blocks, must_deliver=must_deliver, **kw)
 
-    def _update(self, ref: MessageRef, text: str, blocks: list | None = None) -> bool:
+    def _update(
+        self,
+        ref: MessageRef,
+        text: str,
+        blocks: list | None = None,
+        *,
+        must_deliver: DeliveryKind | None = None,
+    ) -> bool:
         response = slack_call(
             "chat.update",
             self.client.chat_update,
+            must_deliver=must_deliver,
             channel=ref.channel,
             ts=ref.ts,
             text=text,
@@ -226,6 +316,26 @@ class SlackNotifier:
             message_ts=ref.ts,
         )
         return response.get("permalink") if response else None
+
+
+def _every(*parts: Callable[[], object], result: Any = None) -> Any:
+    """Run every part (one that fails does not stop the others), then raise one
+    DeliveryFailed naming every part that failed, or return `result`."""
+    failed: list[DeliveryFailed] = []
+    for part in parts:
+        try:
+            part()
+        except DeliveryFailed as exc:
+            failed.append(exc)
+    if not failed:
+        return result
+    waits = [f.retry_after for f in failed if f.retry_after is not None]
+    raise DeliveryFailed(
+        tuple(kind for f in failed for kind in f.kinds),
+        error=failed[0].error,
+        retry_after=max(waits) if waits else None,
+        result=result,
+    )
 
 
 def _approval_ref(request: RequestView) -> MessageRef | None:

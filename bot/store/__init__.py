@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.store.deliveries import SqlDeliveryStore
 from bot.store.links import SqlLinkStore
 from bot.store.provisioning import SqlProvisioningStore
 from bot.store.requests import SqlRequestStore
@@ -22,6 +23,7 @@ class Stores:
     provisioning: SqlProvisioningStore
     links: SqlLinkStore
     sweeps: SqlSweepStore
+    deliveries: SqlDeliveryStore
 
 
 def build_stores(sessions: sessionmaker[Session]) -> Stores:
@@ -30,10 +32,12 @@ def build_stores(sessions: sessionmaker[Session]) -> Stores:
         provisioning=SqlProvisioningStore(sessions),
         links=SqlLinkStore(sessions),
         sweeps=SqlSweepStore(sessions),
+        deliveries=SqlDeliveryStore(sessions),
     )
 
 
 __all__ = [
+    "SqlDeliveryStore",
     "SqlLinkStore",
     "SqlProvisioningStore",
     "SqlRequestStore",

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -45,6 +56,52 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# --- the one place driver errors become domain errors -------------------------------
+
+
+class SqlStore:
+    """Base of every store class. Each public method's driver errors become
+    StoreUnavailable here, once: callers (listeners, sweeps, the worker) then answer
+    "not recorded, try again" without knowing SQLAlchemy, and no driver text (SQL,
+    parameters, host names) travels further than this log line."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(cls, name, translating(member))
+
+
+def translating(fn: F) -> F:
+    """`fn` with the database's failures raised as StoreUnavailable (the transaction,
+    if any, was rolled back by its context manager on the way out)."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            _log_failure(fn, exc, "unreachable")
+            raise StoreUnavailable() from None
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                _log_failure(fn, exc, "unreachable")
+                raise StoreUnavailable() from None
+            _log_failure(fn, exc, "refused the statement")
+            raise StoreUnavailable(refused=True) from None
+
+    return call  # type: ignore[return-value]
+
+
+def _log_failure(fn: Callable[..., Any], exc: Exception, what: str) -> None:
+    # The driver's class names the problem; its message may quote SQL or parameters.
+    cause = getattr(exc, "orig", None) or exc
+    log.warning("database %s in %s: %s", what, fn.__qualname__, type(cause).__name__)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import hmac
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.domain.credentials import (
     LinkState,
@@ -24,6 +24,7 @@ from bot.domain.credentials import (
 )
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
+from bot.store.db import SqlStore
 from bot.store.models import CredentialLink
 from bot.store.rows import audit, load, view_of
 
@@ -31,15 +32,12 @@ from bot.store.rows import audit, load, view_of
 _EMPTIED = {"ciphertext": None, "nonce": None, "key_check": None}
 
 
-class SqlLinkStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
+class SqlLinkStore(SqlStore):
     def link_state(self, link_id: str, now: datetime) -> LinkState:
         with self.sessions() as session:
             return _state_of(_row(session, link_id), now)
 
-    def take_link(self, link_id: str, now: datetime, *, proof: bytes | None, client: str) -> Reveal:
+    def take_link(self, link_id: str, now: datetime, *, proof: bytes, client: str) -> Reveal:
         """Of any number of concurrent callers exactly one changes the row; the others
         see a row count of 0 (PostgreSQL re-checks the WHERE clause after the winner
         commits; SQLite serialises writers) and are told the link is gone."""
@@ -50,7 +48,8 @@ class SqlLinkStore:
                 return Reveal(RevealStatus.UNKNOWN, state)
             if state.status is not LinkStatus.AVAILABLE:
                 return Reveal(RevealStatus.GONE, state)
-            if proof is not None and not hmac.compare_digest(proof, row.key_check or b""):
+            # No proof, no reveal: an empty one never matches (a row always has its check).
+            if not proof or not hmac.compare_digest(proof, row.key_check or b""):
                 return Reveal(RevealStatus.WRONG_KEY, state)
             box = SealedBox(row.ciphertext, row.nonce)  # type: ignore[arg-type]
             claimed = session.execute(
@@ -102,6 +101,18 @@ class SqlLinkStore:
                 ):
                     to_offer.append(view_of(session, row))
             return len(request_ids), to_offer
+
+    def any_revealed(self, request_id: int) -> bool:
+        with self.sessions() as session:
+            found = session.scalar(
+                select(CredentialLink.id)
+                .where(
+                    CredentialLink.request_id == request_id,
+                    CredentialLink.revealed_at.is_not(None),
+                )
+                .limit(1)
+            )
+            return found is not None
 
 
 # --- used by the provisioning store, inside its transactions -------------------------

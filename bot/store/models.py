@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -171,3 +172,38 @@ class JobRun(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryRecord(Base):
+    """The outbox (docs/architecture.md, "Deliveries (outbox)"): a message Slack must
+    still accept. It holds no text and no secret; the sweep renders it again from the
+    request. `claimed_until` is the sweep's claim (a conditional update takes it)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # The sweep: WHERE status = 'pending' AND next_attempt_at <= now.
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # Repeated failures of one message collapse into its one pending row.
+        Index(
+            "uq_deliveries_pending_request_id_kind",
+            "request_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

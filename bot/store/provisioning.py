@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.domain.credentials import SealedLink
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
 from bot.domain.storage import Lease, LockKind, LockRefusal
+from bot.store.db import SqlStore
 from bot.store.links import store_link, void_unopened_links
 from bot.store.models import AccessRequest
 from bot.store.rows import (
@@ -40,10 +41,7 @@ _ROLLBACK = LOCK_COLUMNS[LockKind.ROLLBACK]
 _REISSUE = LOCK_COLUMNS[LockKind.REISSUE]
 
 
-class SqlProvisioningStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
+class SqlProvisioningStore(SqlStore):
     # --- the provisioning lease ------------------------------------------------------
 
     def claim_provisioning(
@@ -282,6 +280,10 @@ class SqlProvisioningStore:
                 held,
                 reissue_lock_until=None,
                 access_key_id=access_key_id,
+                # The old links are void, and so is "the requester got a link" until the
+                # new link's DM is stored (docs/architecture.md, "Deliveries (outbox)").
+                requester_dm_channel=None,
+                requester_dm_ts=None,
                 updated_at=now,
             ):
                 # Revoked (or rolled back) while AWS rotated: release our lock, store nothing.

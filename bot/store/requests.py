@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.domain.policy import Verdict, count_approval
 from bot.domain.requests import MessageRef, RequestView
@@ -25,6 +25,7 @@ from bot.domain.storage import (
     NameClaimed,
     NewRequest,
 )
+from bot.store.db import SqlStore
 from bot.store.models import AccessRequest, Approval, AuditEvent
 from bot.store.rows import (
     BOT_ACTOR,
@@ -48,10 +49,7 @@ class _Undo(Exception):
         self.result = result
 
 
-class SqlRequestStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
+class SqlRequestStore(SqlStore):
     def get(self, request_id: int) -> RequestView | None:
         with self.sessions() as session:
             row = load(session, request_id)

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.reminders import ReminderWindow
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
 from bot.domain.storage import ReminderClaim
+from bot.store.db import SqlStore
 from bot.store.models import AccessRequest, JobRun
 from bot.store.rows import audit, dialect_insert, load_view, views_of
 
@@ -64,10 +64,7 @@ def expired_pending_query(created_before: datetime, limit: int) -> Select:
     )
 
 
-class SqlSweepStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
+class SqlSweepStore(SqlStore):
     def due_for_reminder(
         self, window: ReminderWindow, *, limit: int
     ) -> list[tuple[int, datetime | None]]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,29 +22,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.container import Container, Runtime, build_runtime
 from bot.logs import make_handler
 from bot.runtime import mount_web_routes
-from bot.settings import Settings, parse_config
 from bot.slack.app import build_app, http_handler
 from bot.slack.surfaces.approval_message import APPROVE_ACTION
 from bot.slack.surfaces.request_modal import CALLBACK_ID
-from bot.store import build_stores
 from bot.store.models import AccessRequest, AuditEvent
 from bot.web.router import Router
-from tests.e2e.support import APPROVALS, OWNER1, add_users, render_config, wait_until
+from tests.e2e.support import APPROVALS, OWNER1, add_users, render_config
 from tests.support import slack_payloads as payloads
+from tests.support.configs import bot_config, container_on
 from tests.support.moto import MotoServer, unique
+from tests.support.polling import wait_until
 from tests.support.slack_api import SlackApiStub, post_signed
 from tests.support.wsgi import serve_wsgi
 
 SECRET = "e2e-signing-secret"  # noqa: S105 - a test value
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass
@@ -136,12 +125,10 @@ class WiredBot(SlackDriver):
 
 
 @pytest.fixture
-def slack_api():
-    api = SlackApiStub()
-    api.start()
-    add_users(api)
-    yield api
-    api.stop()
+def slack_api(slack_stub: SlackApiStub) -> SlackApiStub:
+    """The Slack stand-in, knowing Alice, Mallory and both owners."""
+    add_users(slack_stub)
+    return slack_stub
 
 
 @pytest.fixture
@@ -159,26 +146,22 @@ def wired(engine, sessions, clock, slack_api, aws_env):
     iam = moto.client("iam")
     group, missing_group = unique("e2e-devs"), unique("e2e-missing")
     iam.create_group(GroupName=group)
-    config = parse_config(tomllib.loads(render_config(group, missing_group)), "e2e.toml")
+    config = bot_config(render_config(group, missing_group), "e2e.toml")
 
     router = Router()
     # Serve first (routes are added below): the settings need the server's own URL.
     with serve_wsgi(router) as base:
-        settings = Settings(
-            database_url=str(engine.url),
+        container = container_on(
+            engine,
+            sessions,
+            clock,
             public_url=base,
             slack_bot_token="xoxb-e2e",  # noqa: S106 - a test value
             slack_signing_secret=SECRET,
             slack_api_url=slack_api.base_url,
             config=config,
         )
-        container = Container(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            stores=build_stores(sessions),
-            clock=clock,
-        )
+        settings = container.settings
         # As bot.runtime.start_bot wires it, but with the moto admin's session handed in.
         runtime = build_runtime(container, aws_session=moto.session())
         slack_app = build_app(
@@ -207,19 +190,3 @@ def bot_logs(request):
     yield stream
     root.handlers[:], level = saved
     root.setLevel(level)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Module scope: Playwright's sync API allows one running instance per thread, and
-    # the integration tests start their own.
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()

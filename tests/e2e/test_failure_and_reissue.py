@@ -11,14 +11,13 @@ from tests.e2e.support import (
     OWNER2,
     buttons,
     dm_links,
-    http_get,
     iam_user_state,
     last_update,
-    reveal,
     texts_of,
-    wait_until,
 )
 from tests.support.moto import unique
+from tests.support.polling import wait_until
+from tests.support.vault import http_status, reveal_over_http
 
 
 def ephemerals_to(api, user: str) -> list[str]:
@@ -79,12 +78,17 @@ def test_missing_group_fails_then_owner_retries_after_fixing_iam(wired) -> None:
     # The owner fixes IAM and retries: provisioning resumes and the link is DMed.
     wired.iam.create_group(GroupName=wired.missing_group)
     assert wired.click(OWNER1, PROVISION_RETRY, request_id) == 200
+    # The retry runs after the click's ack: until it starts the request is still `failed`.
+    wait_until(
+        lambda: wired.events(request_id).count("provisioning_started") == 2,
+        what="the retry to start",
+    )
     assert wired.wait_status(request_id, "provisioned", "failed") == "provisioned"
     [(_, url)] = wait_until(lambda: dm_links(api, ALICE), what="the credentials DM")
     user = iam_user_state(wired.iam, name)
     assert user is not None
     assert user["groups"] == [wired.missing_group] and len(user["keys"]) == 1
-    status, credentials = reveal(url)
+    status, credentials = reveal_over_http(url)
     assert status == 200 and credentials is not None
     assert credentials.access_key_id == user["keys"][0]
     final = wait_until(
@@ -148,9 +152,9 @@ def test_owner_reissues_credentials(wired) -> None:
 
     # The old link is dead (410 for the page and the reveal); the new one works, and the
     # key it holds works against AWS while the old key is gone.
-    assert http_get(old_url) == 410
-    assert reveal(old_url)[0] == 410
-    status, credentials = reveal(new_url)
+    assert http_status(old_url) == 410
+    assert reveal_over_http(old_url)[0] == 410
+    status, credentials = reveal_over_http(new_url)
     assert status == 200 and credentials is not None
     assert credentials.access_key_id == new_key and credentials.password
     sts = wired.moto.client("sts", credentials.access_key_id, credentials.secret_access_key)

@@ -13,18 +13,17 @@ from bot.slack.surfaces.approval_message import APPROVE_ACTION, DENY_ACTION, REI
 from tests.e2e.support import (
     ALICE,
     POLICY,
-    all_rows,
     buttons,
     dm_links,
-    find_secrets,
-    http_get,
     iam_user_state,
     last_update,
     slack_bodies,
     texts_of,
-    wait_until,
 )
 from tests.support.moto import unique
+from tests.support.polling import wait_until
+from tests.support.secrets import all_rows, find_secrets
+from tests.support.vault import http_status
 
 FIELDS = ("user_name", "password", "access_key_id", "secret_access_key", "console_url")
 
@@ -71,7 +70,7 @@ def test_request_approve_provision_reveal_in_a_browser(wired, browser, bot_logs)
     assert buttons(final) == {REISSUE_ACTION: str(request_id)}  # for a lost link
 
     # Link previewers GET the page: the link survives them.
-    assert http_get(url) == 200 and http_get(url.split("#")[0]) == 200
+    assert http_status(url) == 200 and http_status(url.split("#")[0]) == 200
 
     context = browser.new_context()
     page = context.new_page()
@@ -93,7 +92,7 @@ def test_request_approve_provision_reveal_in_a_browser(wired, browser, bot_logs)
     assert "already revealed" in page.content()
     assert shown["password"] not in page.content()
     context.close()
-    assert http_get(url) == 410
+    assert http_status(url) == 410
 
     # The requester's DM thread and the approval thread hear that the link was opened.
     def opened_notices() -> list[dict]:

@@ -11,54 +11,29 @@ the database and every Slack call are then scanned for the credentials.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import AccessRequest
-from tests.conftest import PG_SKIP_REASON, postgres_url, reset_postgres
 from tests.e2e.conftest import SECRET, SlackDriver
 from tests.e2e.stall_proxy import StallProxy
 from tests.e2e.support import (
     ALICE,
-    all_rows,
     dm_links,
-    find_secrets,
     iam_user_state,
     render_config,
-    reveal,
     slack_bodies,
-    wait_until,
 )
+from tests.support.databases import database_url
 from tests.support.moto import unique
-from tests.support.processes import free_port, start_bot, wait_http
+from tests.support.polling import wait_until
+from tests.support.processes import BotProcess, free_port, run_env
+from tests.support.secrets import all_rows, find_secrets
+from tests.support.vault import reveal_over_http
 
 LEASE = '\n[provisioning]\nlease = "2s"\n'
-
-
-class BotProcess:
-    def __init__(self, name: str, env: dict[str, str], tmp_path: Path) -> None:
-        self.log = tmp_path / f"{name}.log"
-        self.proc = start_bot(["run"], env, tmp_path, self.log)
-        assert wait_http(f"http://127.0.0.1:{env['PORT']}/healthz", proc=self.proc) == 200
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> int:
-        if self.proc.poll() is not None:
-            return self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
 
 
 @pytest.fixture
@@ -72,36 +47,33 @@ def proxy(moto_server):
 def test_killed_while_provisioning_then_resumed_by_a_new_process(
     database, log_format, tmp_path, moto_server, proxy, slack_api
 ) -> None:
-    if database == "sqlite":
-        db_url = f"sqlite:///{tmp_path / 'run.db'}"
-    else:
-        db_url = postgres_url() or pytest.skip(PG_SKIP_REASON)
-        reset_postgres(db_url)
+    db_url = database_url(database, tmp_path, "run.db")
     iam = moto_server.client("iam")
     group = unique("e2e-run")
     iam.create_group(GroupName=group)
     config = tmp_path / "bot.toml"
     config.write_text(render_config(group, unique("e2e-missing"), extra=LEASE))
     port = free_port()
-    env = {
-        **moto_server.env(),
-        "AWS_ENDPOINT_URL": proxy.endpoint,
-        "BOT_CONFIG": str(config),
-        "DATABASE_URL": db_url,
-        "PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "SLACK_BOT_TOKEN": "xoxb-e2e-run",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack_api.base_url,
-        "LOG_LEVEL": "DEBUG",
-        "LOG_FORMAT": log_format,
-    }
+    aws_through_the_proxy = {**moto_server.env(), "AWS_ENDPOINT_URL": proxy.endpoint}
+    env = run_env(
+        config,
+        db_url,
+        slack_api_url=slack_api.base_url,
+        bot_token="xoxb-e2e-run",
+        signing_secret=SECRET,
+        **aws_through_the_proxy,
+        PORT=str(port),
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT=log_format,
+    )
     proxy.hold("CreateAccessKey")
-    first = BotProcess("first", env, tmp_path)
+    first = BotProcess(["run"], env, tmp_path, "first")
+    first.wait_ready()
     engine = make_engine(db_url)
     second = None
     try:
-        bot = SlackDriver(f"http://127.0.0.1:{port}", slack_api, make_sessionmaker(engine))
+        bot = SlackDriver(first.url, slack_api, make_sessionmaker(engine))
         name = unique("erin")
         request_id = bot.request(ALICE, "developer", name)
         bot.approve(request_id)
@@ -114,7 +86,8 @@ def test_killed_while_provisioning_then_resumed_by_a_new_process(
         [orphan] = iam_user_state(iam, name)["keys"]
         assert dm_links(slack_api, ALICE) == []
 
-        second = BotProcess("second", env, tmp_path)
+        second = BotProcess(["run"], env, tmp_path, "second")
+        second.wait_ready()
         assert bot.wait_status(request_id, "provisioned", "failed", timeout=30) == "provisioned"
         assert "provisioning_resumed" in bot.events(request_id)
 
@@ -125,7 +98,7 @@ def test_killed_while_provisioning_then_resumed_by_a_new_process(
         [key] = state["keys"]
         assert key != orphan and bot.row(request_id).access_key_id == key
         [(_, url)] = wait_until(lambda: dm_links(slack_api, ALICE), what="the credentials DM")
-        status, credentials = reveal(url)
+        status, credentials = reveal_over_http(url)
         assert status == 200 and credentials is not None and credentials.access_key_id == key
         sts = moto_server.client("sts", credentials.access_key_id, credentials.secret_access_key)
         assert sts.get_caller_identity()["Arn"].endswith(f"/{name}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -13,8 +12,8 @@ import pytest
 
 from bot.store import build_stores
 from bot.store.db import make_engine, make_sessionmaker
-from tests.conftest import MINIMAL_CONFIG
-from tests.support.processes import free_port, run_cli, start_bot, wait_http
+from tests.support.configs import MINIMAL_CONFIG
+from tests.support.processes import free_port, run_cli, run_env, running_bot
 from tests.support.stores import submitted
 
 
@@ -113,27 +112,13 @@ def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:
 
 
 def test_run_serves_healthz_and_stops_on_sigterm(tmp_path: Path, config_file: Path) -> None:
-    port = free_port()
-    env = {
-        "BOT_CONFIG": str(config_file),
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-    }
-    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
-    try:
-        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:  # noqa: S310
+    env = run_env(config_file, f"sqlite:///{tmp_path / 'run.db'}")
+    with running_bot(["run", "--no-scheduler"], env, tmp_path) as bot:
+        with urllib.request.urlopen(f"{bot.url}/healthz") as response:  # noqa: S310
             assert json.load(response) == {"status": "ok"}
             assert response.headers["Server"] == "aws-access-bot"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    log = (tmp_path / "bot.log").read_text()
+        assert bot.stop() == 0
+    log = bot.text()
     assert "Traceback" not in log
     assert "server stopped" in log
 
@@ -141,11 +126,11 @@ def test_run_serves_healthz_and_stops_on_sigterm(tmp_path: Path, config_file: Pa
 UNKNOWN_LINK = "A" * 32  # shaped like a link id, stored nowhere
 
 
-def _reveal_statuses(port: int, client: str, count: int) -> list[int]:
+def _reveal_statuses(base: str, client: str, count: int) -> list[int]:
     statuses = []
     for _ in range(count):
         request = urllib.request.Request(  # noqa: S310 - loopback
-            f"http://127.0.0.1:{port}/credentials/{UNKNOWN_LINK}/reveal",
+            f"{base}/credentials/{UNKNOWN_LINK}/reveal",
             data=b"{}",
             headers={"Content-Type": "application/json", "X-Forwarded-For": client},
             method="POST",
@@ -165,41 +150,29 @@ def test_reveal_rate_limit_per_client_behind_a_trusted_proxy(
     """Behind a load balancer (here: the test, from 127.0.0.1) clients are told apart by
     X-Forwarded-For only when TRUSTED_PROXY names the balancer; otherwise the header is
     ignored (anyone could send it) and everyone shares the balancer's budget."""
-    port = free_port()
-    env = {
-        "BOT_CONFIG": str(config_file),
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-    }
+    env = run_env(config_file, f"sqlite:///{tmp_path / 'proxy.db'}")
     if trusted:
         env["TRUSTED_PROXY"] = "127.0.0.1"
-    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
-    try:
-        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
+    with running_bot(["run", "--no-scheduler"], env, tmp_path) as bot:
         # Attempts on a link that does not exist (404) count: the limit is on attempts.
-        first = _reveal_statuses(port, "203.0.113.7", 11)
+        first = _reveal_statuses(bot.url, "203.0.113.7", 11)
         assert first == [404] * 10 + [429]
-        other = _reveal_statuses(port, "198.51.100.9", 1)
+        other = _reveal_statuses(bot.url, "198.51.100.9", 1)
         assert other == ([404] if trusted else [429])
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
+        bot.stop()
 
 
 def test_socket_mode_with_slack_unreachable_says_so_in_one_line(
     tmp_path: Path, config_file: Path
 ) -> None:
-    env = {
-        "BOT_CONFIG": str(config_file),
-        "PORT": str(free_port()),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_APP_TOKEN": "xapp-test",
-        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # nothing listens there
-    }
+    env = run_env(
+        config_file,
+        f"sqlite:///{tmp_path / 'socket.db'}",
+        slack_api_url=f"http://127.0.0.1:{free_port()}/api/",  # nothing listens there
+        signing_secret=None,
+        SLACK_APP_TOKEN="xapp-test",
+        PORT=str(free_port()),
+    )
     result = run_cli(["run", "--no-scheduler"], env, cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -213,13 +186,7 @@ def test_unreachable_database_is_one_line(tmp_path: Path, config_file: Path) -> 
     port = free_port()  # nothing listens there
     url = f"postgresql://bot:hunter2-secret@127.0.0.1:{port}/bot"
     for args in (["run", "--no-scheduler"], ["db", "upgrade"], ["requests"]):
-        env = {
-            "BOT_CONFIG": str(config_file),
-            "DATABASE_URL": url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "secret",
-        }
-        result = run_cli(args, env, cwd=tmp_path)
+        result = run_cli(args, run_env(config_file, url, slack_api_url=None), cwd=tmp_path)
         assert result.returncode == 1, args
         [line] = [x for x in result.stderr.splitlines() if "cannot use the database" in x]
         assert line.endswith("(check DATABASE_URL)") and str(port) in line

@@ -15,18 +15,17 @@ from slack_sdk import WebClient
 from bot import crypto
 from bot.domain.credentials import IssuedLink
 from bot.domain.events import CredentialsIssued
-from bot.domain.ports import Notifier
 from bot.services.vault import CredentialLinks
 from bot.slack.notifier import SlackNotifier
 from bot.slack.surfaces.approval_message import REISSUE_ACTION
-from bot.store import Stores, build_stores
+from bot.store import Stores
 from bot.web.credentials import RateLimiter, credential_routes
 from bot.web.router import Router
+from tests.support.configs import bot_config
 from tests.support.notifier import RecordingNotifier
-from tests.support.slack_api import SlackApiStub
+from tests.support.processes import run_env, running_bot
 from tests.support.vault import (
-    PUBLIC_URL,
-    bot_config,
+    credential_links,
     issue,
     key_of,
     proof_of,
@@ -35,23 +34,6 @@ from tests.support.vault import (
 from tests.support.wsgi import serve_wsgi
 
 CONFIG = bot_config()
-
-
-def credential_links(stores: Stores, notifier: Notifier, clock) -> CredentialLinks:
-    return CredentialLinks(
-        stores.links,
-        stores.requests,
-        stores.provisioning,
-        notifier,
-        CONFIG,
-        public_url=PUBLIC_URL,
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def stores(sessions) -> Stores:
-    return build_stores(sessions)
 
 
 @pytest.fixture
@@ -144,21 +126,26 @@ def test_reveal_once_then_410_json_and_page(base, stores, clock) -> None:
     assert_locked_down(headers)
 
 
-def test_bare_post_reveals_once_as_designed(base, stores, clock) -> None:
+def test_reveal_without_the_key_proof_is_refused_and_the_link_stays_usable(
+    base, stores, clock
+) -> None:
     """The contract (docs/architecture.md, "Credentials"): POST /credentials/<id>/reveal
-    hands out the ciphertext once.
-    A client that sends no key check (no body, or JSON without `proof`) gets exactly
-    that; the page always sends one so that a cut-off link is refused without burning."""
+    hands out the ciphertext once, and only with the key check. The link id is in the
+    audit table, so a POST without the proof (no body, `{}`) or with a wrong one is
+    refused (403) without using the link up; the holder of the whole link still can."""
     link = sealed(stores, clock)
     url = f"{base}/credentials/{link.link_id}/reveal"
-    status, headers, body = http(url, "POST", b"", "application/json")
-    assert status == 200 and set(json.loads(body)) == {"ciphertext", "nonce"}
-    assert_locked_down(headers)
-    assert http(url, "POST", b"", "application/json")[0] == 410
-    other = sealed(stores, clock)
-    other_url = f"{base}/credentials/{other.link_id}/reveal"
-    assert http(other_url, "POST", b"{}", "application/json")[0] == 200
-    assert http(other_url, "POST", b"{}", "application/json")[0] == 410
+    for body in (b"", b"{}"):  # five attempts a minute: see the `limiter` fixture
+        status, headers, answer = http(url, "POST", body, "application/json")
+        assert status == 403, f"POST {body!r} answered {status}"
+        assert json.loads(answer)["error"] == "no_proof"
+        assert_locked_down(headers)
+    status, _, answer = reveal(base, link, proof=crypto.key_check(crypto.new_key()))
+    assert (status, json.loads(answer)["error"]) == (403, "wrong_key")
+    assert http(f"{base}/credentials/{link.link_id}")[0] == 200  # still available
+    status, _, answer = reveal(base, link)
+    assert status == 200 and set(json.loads(answer)) == {"ciphertext", "nonce"}
+    assert reveal(base, link)[0] == 410
 
 
 def test_expired_link_gets_410_page(base, stores, clock) -> None:
@@ -230,25 +217,17 @@ def test_static_assets_are_served_locked_down(base) -> None:
 # --- the Slack side ---------------------------------------------------------------
 
 
-@pytest.fixture
-def slack():
-    stub = SlackApiStub()
-    stub.start()
-    yield stub
-    stub.stop()
-
-
 def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
-    slack, stores, clock, caplog
+    slack_stub, stores, clock, caplog
 ) -> None:
     caplog.set_level("DEBUG")
-    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
+    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack_stub.base_url), CONFIG)
     links = credential_links(stores, notifier, clock)
     issued = issue(stores, clock.now())
     link = issued.link
     ref = notifier.notify(CredentialsIssued(issued.request, link))
     assert ref is not None
-    [dm] = slack.calls_to("chat.postMessage")
+    [dm] = slack_stub.calls_to("chat.postMessage")
     assert dm["channel"] == "D0REQUESTER"
     assert str(dm["unfurl_links"]).lower() == "false" and str(dm["unfurl_media"]).lower() == "false"
     assert link.url not in dm["text"]
@@ -260,9 +239,9 @@ def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
     assert not any(urlsplit(link.url).fragment in line for line in ours)
 
-    slack.clear()
+    slack_stub.clear()
     links.reveal(link.link_id, clock.now(), proof=proof_of(link))
-    replies = slack.calls_to("chat.postMessage")
+    replies = slack_stub.calls_to("chat.postMessage")
     threads = {(r["channel"], r["thread_ts"]) for r in replies}
     assert threads == {
         ("D0REQUESTER", "1700000000.000002"),
@@ -271,12 +250,12 @@ def test_dm_carries_the_link_without_unfurling_and_keeps_it_out_of_the_fallback(
     assert all("was opened" in r["text"] for r in replies)
 
 
-def test_expired_link_offers_owners_a_reissue_button(slack, stores, clock) -> None:
-    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
+def test_expired_link_offers_owners_a_reissue_button(slack_stub, stores, clock) -> None:
+    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack_stub.base_url), CONFIG)
     links = credential_links(stores, notifier, clock)
     request = issue(stores, clock.now()).request
     assert links.purge_expired(clock.advance(days=2)) == 1
-    posts = slack.calls_to("chat.postMessage")
+    posts = slack_stub.calls_to("chat.postMessage")
     [offer] = [p for p in posts if p["channel"] == "C0APPROVALS"]
     assert offer["thread_ts"] == "1700000000.000001"
     [button] = [e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -286,30 +265,11 @@ def test_expired_link_offers_owners_a_reissue_button(slack, stores, clock) -> No
 
 def test_run_serves_the_credential_pages(tmp_path, config_file) -> None:
     """`aws-access-bot run` mounts the routes (bot.runtime.mount_web_routes)."""
-    import signal
-
-    from tests.support.processes import free_port, start_bot, wait_http
-
-    port = free_port()
-    env = {
-        "BOT_CONFIG": str(config_file),
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-    }
-    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, tmp_path / "bot.log")
-    try:
-        base = f"http://127.0.0.1:{port}"
-        assert wait_http(f"{base}/healthz", proc=proc) == 200
-        status, headers, page = http(f"{base}/credentials/{'B' * 32}")
+    env = run_env(config_file, f"sqlite:///{tmp_path / 'run.db'}")
+    with running_bot(["run", "--no-scheduler"], env, tmp_path) as bot:
+        status, headers, page = http(f"{bot.url}/credentials/{'B' * 32}")
         assert status == 404 and b"No such credentials link" in page
         assert_locked_down(headers)
-        status, _, script = http(f"{base}/credentials/static/credentials.js")
+        status, _, script = http(f"{bot.url}/credentials/static/credentials.js")
         assert status == 200 and b"crypto.subtle" in script  # shipped as package data
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        assert bot.stop() == 0

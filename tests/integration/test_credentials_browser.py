@@ -6,13 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 
+from bot import crypto
 from bot.domain.credentials import Credentials
 from bot.domain.events import CredentialsIssued
 from bot.slack.notifier import SlackNotifier
@@ -20,21 +18,13 @@ from bot.store import build_stores
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.web.credentials import credential_routes
 from bot.web.router import Router
-from tests.integration.test_credential_pages import CONFIG, credential_links
+from tests.support.browser import CHROMIUM
+from tests.support.configs import bot_config
 from tests.support.moto import unique
 from tests.support.slack_api import SlackApiStub
-from tests.support.vault import issue
+from tests.support.vault import credential_links, http_status, issue
 from tests.support.wsgi import serve_wsgi
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CSV_HEADER = ["User name", "Password", "Access key ID", "Secret access key", "Console login link"]
 
 pytestmark = [
@@ -43,32 +33,13 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def slack():
-    stub = SlackApiStub()
-    stub.start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def app(tmp_path, clock, slack):
+def app(tmp_path, clock, slack_stub):
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade(engine)
     stores = build_stores(make_sessionmaker(engine))
-    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.base_url), CONFIG)
+    client = WebClient(token="xoxb-test", base_url=slack_stub.base_url)
+    notifier = SlackNotifier(client, bot_config())
     router = Router()
     credential_routes(router, credential_links(stores, notifier, clock), clock)
     with serve_wsgi(router) as base:
@@ -100,28 +71,19 @@ def dm_link(slack: SlackApiStub) -> str:
     return re.search(r"<(http[^|>]+)\|", text).group(1)
 
 
-def preview_get(url: str) -> int:
-    # A link previewer: plain GET of the URL (urllib drops the fragment, as browsers do).
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 def test_open_reveal_use_download_and_reload(
-    browser, app, slack, moto_server, clock, tmp_path
+    browser, app, slack_stub, moto_server, clock, tmp_path
 ) -> None:
     stores, notifier, base = app
     credentials = iam_user_with_keys(moto_server)
     issued = issue(stores, clock.now(), credentials, public_url=base)
     link = issued.link
     notifier.notify(CredentialsIssued(issued.request, link))
-    url = dm_link(slack)
+    url = dm_link(slack_stub)
     assert url == link.url and "#" in url
 
-    assert preview_get(url) == 200
-    assert preview_get(url) == 200
+    assert http_status(url) == 200
+    assert http_status(url) == 200
 
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
@@ -178,8 +140,8 @@ def test_open_reveal_use_download_and_reload(
     assert "already revealed" in page.content()
     assert credentials.password not in page.content()
     assert problems == [] or all("410" in p for p in problems), problems
-    assert preview_get(url) == 410
-    replies = [c["text"] for c in slack.calls_to("chat.postMessage") if c.get("thread_ts")]
+    assert http_status(url) == 410
+    replies = [c["text"] for c in slack_stub.calls_to("chat.postMessage") if c.get("thread_ts")]
     assert replies and all("was opened" in text for text in replies)
     context.close()
 
@@ -196,4 +158,30 @@ def test_a_link_without_its_key_cannot_be_used_up(browser, app, moto_server, clo
         assert page.locator("#reveal").is_disabled()
         assert "incomplete" in page.locator("#status").text_content()
     page.close()
-    assert preview_get(link.url) == 200  # still available for the real link
+    assert http_status(link.url) == 200  # still available for the real link
+
+
+def test_a_wrong_key_is_refused_and_the_whole_link_still_reveals(browser, app, clock) -> None:
+    """The page always sends the key check and the server insists on it: a fragment of
+    the right length but the wrong key gets 403 and does not use the link up."""
+    stores, _, base = app
+    credentials = Credentials(
+        "alice", "https://x.signin.aws.amazon.com/console", "pw", "AKIA1", "s"
+    )
+    link = issue(stores, clock.now(), credentials, public_url=base).link
+    page = browser.new_page()
+    page.goto(link.url.split("#")[0] + "#" + crypto.b64url(crypto.new_key()))
+    page.locator("#reveal").click()
+    page.locator("#status.error").wait_for()  # (the page's CSP forbids wait_for_function)
+    assert "damaged" in page.locator("#status").text_content()
+    assert page.locator("#result").is_hidden()
+    page.close()
+    assert http_status(link.url) == 200  # not used up
+
+    page = browser.new_page()
+    page.goto(link.url)
+    page.locator("#reveal").click()
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#field-user_name").text_content() == "alice"
+    page.close()
+    assert http_status(link.url) == 410

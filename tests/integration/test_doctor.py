@@ -9,20 +9,18 @@ import pytest
 from bot.doctor import check_public_url, is_loopback, mark, run_checks
 from bot.slack.client import build_web_client
 from bot.store.db import make_engine, upgrade
-from tests.conftest import MINIMAL_CONFIG
+from tests.support.configs import MINIMAL_CONFIG
 from tests.support.moto import unique
-from tests.support.processes import run_cli
+from tests.support.processes import run_cli, run_env
 from tests.support.slack_api import SlackApiStub
 
 
 @pytest.fixture
-def slack():
-    stub = SlackApiStub()
-    stub.start()
-    stub.add_user("U0OWNER1", "owner1@example.com")
-    stub.add_user("U0OWNER2", "owner2@example.com")
-    yield stub
-    stub.stop()
+def slack(slack_stub: SlackApiStub) -> SlackApiStub:
+    """The Slack stand-in, knowing both owners."""
+    slack_stub.add_user("U0OWNER1", "owner1@example.com")
+    slack_stub.add_user("U0OWNER2", "owner2@example.com")
+    return slack_stub
 
 
 @pytest.fixture
@@ -34,14 +32,14 @@ def migrated(db_url: str) -> str:
 
 
 def env_for(slack: SlackApiStub, config: Path, db_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "BOT_CONFIG": str(config),
-        "DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": "xoxb-doctor",
-        "SLACK_SIGNING_SECRET": "signing",
-        "SLACK_API_URL": slack.base_url,
+    return run_env(
+        config,
+        db_url,
+        slack_api_url=slack.base_url,
+        bot_token="xoxb-doctor",
+        signing_secret="signing",
         **extra,
-    }
+    )
 
 
 def lines(env: dict[str, str], aws_clients=None) -> list[str]:

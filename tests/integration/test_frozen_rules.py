@@ -6,7 +6,6 @@ the same database, as a restart with an edited config.toml would.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 
 import pytest
@@ -18,8 +17,10 @@ from bot.domain.events import RequestApproved
 from bot.services.decide import Outcome
 from bot.services.freeze import freeze_legacy_requests
 from bot.services.submit import RequestForm
-from bot.settings import Settings, parse_config
+from bot.settings import Settings
 from bot.store.db import alembic_config, make_engine, upgrade
+from tests.support.configs import ADMINISTRATOR, bot_config, config_toml, profile
+from tests.support.fakes import NoNamesTaken
 from tests.support.notifier import RecordingNotifier
 
 OWNERS = ("U0OWNER1", "U0OWNER2")
@@ -27,41 +28,25 @@ REQUESTER = "U0ALICE"
 
 
 def config_text(*, admin_approvals: int | None = 2) -> str:
-    admin = (
-        f"""
-[[profiles]]
-name = "admin"
-description = "Administrator"
-groups = ["admins"]
-policies = ["arn:aws:iam::aws:policy/AdministratorAccess"]
-approvals_required = {admin_approvals}
-"""
-        if admin_approvals is not None
-        else ""
+    """The developer profile and, unless `admin_approvals` is None (the profile was
+    removed), the admin profile needing that many approvals."""
+    developer = profile(
+        "developer", "Read/write on dev resources", groups=["developers"], approvals_required=1
     )
-    return f"""
-[slack]
-approval_channel = "C0APPROVALS"
-owners = ["U0OWNER1", "U0OWNER2"]
-
-[aws]
-iam_path = "/onboarding/"
-
-[[profiles]]
-name = "developer"
-description = "Read/write on dev resources"
-groups = ["developers"]
-approvals_required = 1
-{admin}"""
-
-
-class NoNamesTaken:
-    def name_taken(self, user_name: str, requester_id: str) -> bool:
-        return False
+    if admin_approvals is None:
+        return config_toml(developer)
+    admin = profile(
+        "admin",
+        "Administrator",
+        groups=["admins"],
+        policies=[ADMINISTRATOR],
+        approvals_required=admin_approvals,
+    )
+    return config_toml(developer, admin)
 
 
 def services_for(db_url: str, clock, toml: str):
-    settings = Settings(database_url=db_url, config=parse_config(tomllib.loads(toml), "test"))
+    settings = Settings(database_url=db_url, config=bot_config(toml, "test"))
     container = build_container(settings, clock=clock)
     notifier = RecordingNotifier()
     approved: list[int] = []

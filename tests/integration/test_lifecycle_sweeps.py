@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
-import pytest
 from sqlalchemy import event, func, select, text
 
 from bot.domain.events import (
@@ -22,6 +22,7 @@ from bot.services.remind import ReminderSweep
 from bot.store import Stores, build_stores, sweeps
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import AccessRequest
+from tests.support.concurrency import race
 from tests.support.lifecycle import (
     approve_once,
     decide,
@@ -38,11 +39,6 @@ EVERY = CONFIG.reminders.every
 GRACE = period_grace(EVERY)
 
 
-@pytest.fixture
-def stores(sessions) -> Stores:
-    return build_stores(sessions)
-
-
 def sweep(stores: Stores, notifier=None, **kw) -> ReminderSweep:  # noqa: ANN001
     return ReminderSweep(
         stores.sweeps, stores.requests, notifier or RecordingNotifier(), CONFIG, **kw
@@ -51,6 +47,25 @@ def sweep(stores: Stores, notifier=None, **kw) -> ReminderSweep:  # noqa: ANN001
 
 def expiry(stores: Stores, notifier: RecordingNotifier) -> ExpirySweep:
     return ExpirySweep(stores.sweeps, stores.requests, notifier, CONFIG)
+
+
+def two_replicas_at_once(
+    db_url: str, make_sweep: Callable[[Stores, RecordingNotifier], Any], now: datetime
+) -> list[RecordingNotifier]:
+    """`make_sweep` run at `now` by two replicas released at once, each with its own
+    engine (own connections) as two processes would; what each replica's notifier heard."""
+    engines = [make_engine(db_url) for _ in range(2)]
+    notifiers = [RecordingNotifier(), RecordingNotifier()]
+    replicas = [
+        make_sweep(build_stores(make_sessionmaker(engine)), notifier)
+        for engine, notifier in zip(engines, notifiers, strict=True)
+    ]
+    try:
+        race(2, lambda i: replicas[i](now))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    return notifiers
 
 
 # --- who is reminded when ------------------------------------------------------------
@@ -131,27 +146,7 @@ def test_two_replicas_sweeping_at_once_send_each_reminder_once(
         seed_request(stores, created_at=now - timedelta(hours=2, minutes=i), iam_user_name=f"u{i}")
         for i in range(20)
     ]
-    # Each replica has its own engine (own connections), as two processes would.
-    engines = [make_engine(db_url) for _ in range(2)]
-    notifiers = [RecordingNotifier(), RecordingNotifier()]
-    replicas = [
-        sweep(build_stores(make_sessionmaker(engine)), notifier)
-        for engine, notifier in zip(engines, notifiers, strict=True)
-    ]
-    start = threading.Barrier(2)
-    reports = [None, None]
-
-    def replica(i: int) -> None:
-        start.wait()
-        reports[i] = replicas[i](now)
-
-    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for engine in engines:
-        engine.dispose()
+    notifiers = two_replicas_at_once(db_url, sweep, now)
 
     sent = ids_of(notifiers[0], ReminderDue) + ids_of(notifiers[1], ReminderDue)
     assert sorted(sent) == sorted(ids)  # every due reminder, exactly once
@@ -363,21 +358,7 @@ def test_expiry_race_between_two_replicas_expires_once(db_url, sessions, stores,
         seed_request(stores, created_at=now - timedelta(days=8, hours=i), iam_user_name=f"u{i}")
         for i in range(10)
     ]
-    engines = [make_engine(db_url) for _ in range(2)]
-    notifiers = [RecordingNotifier(), RecordingNotifier()]
-    start = threading.Barrier(2)
-
-    def replica(i: int) -> None:
-        start.wait()
-        expiry(build_stores(make_sessionmaker(engines[i])), notifiers[i])(now)
-
-    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for engine in engines:
-        engine.dispose()
+    notifiers = two_replicas_at_once(db_url, expiry, now)
     told = ids_of(notifiers[0], RequestExpired) + ids_of(notifiers[1], RequestExpired)
     assert sorted(told) == sorted(ids)
     assert len(audit(sessions, "expired")) == 10

@@ -129,9 +129,7 @@ def test_botocore_debug_traffic_with_moto(captured, moto_server, fmt: str) -> No
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_slack_sdk_debug_traffic(captured, fmt: str) -> None:
-    stub = SlackApiStub()
-    stub.start()
-    try:
+    with SlackApiStub() as stub:
         out = captured(fmt)
         client = WebClient(token=BOT_TOKEN, base_url=stub.base_url)
         client.chat_postMessage(channel="D0ALICE", text=f"Your credentials: <{LINK}|open once>")
@@ -140,8 +138,6 @@ def test_slack_sdk_debug_traffic(captured, fmt: str) -> None:
             text="link",
             blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": LINK}}],
         )
-    finally:
-        stub.stop()
     output = out.getvalue()
     assert "chat.postMessage" in output
     assert stub.calls[0].token == BOT_TOKEN  # the real token was sent, just not logged

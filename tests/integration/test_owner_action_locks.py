@@ -14,24 +14,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from bot.container import build_container, build_runtime
+from bot.container import build_runtime
 from bot.domain.credentials import Credentials
 from bot.domain.requests import RequestView
 from bot.services.submit import RequestForm
-from bot.settings import Settings, parse_config
 from tests.slack.conftest import CONFIG, OWNER1, OWNER2
+from tests.support.configs import bot_config, container_on
+from tests.support.fakes import NoNamesTaken
 from tests.support.slack_api import SlackApiStub
 
 REQUESTER = "U0ALICE"
-
-
-class NoNamesTaken:
-    def name_taken(self, user_name: str, requester_id: str) -> bool:
-        return False
 
 
 @dataclass
@@ -57,27 +52,21 @@ class GatedProvisioner:
 
 
 @pytest.fixture
-def runtime(db_url: str, tmp_path: Path, clock):
-    api = SlackApiStub()
-    api.start()
-    settings = Settings(
-        database_url=db_url,
+def runtime(engine, sessions, clock, slack_stub: SlackApiStub):
+    container = container_on(
+        engine,
+        sessions,
+        clock,
         public_url="https://bot.example.com",
         slack_bot_token="xoxb-test",  # noqa: S106 - the stand-in accepts anything
-        slack_api_url=api.base_url,
-        config=parse_config(__import__("tomllib").loads(CONFIG), "test"),
+        slack_api_url=slack_stub.base_url,
+        config=bot_config(CONFIG, "test"),
     )
-    container = build_container(settings, clock=clock)
-    from bot.store import db
-
-    db.upgrade(container.engine)
     provisioner = GatedProvisioner()
     built = build_runtime(container, provisioner=provisioner, directory=NoNamesTaken())
     yield built, provisioner
     provisioner.gate.set()
     built.close()
-    container.close()
-    api.stop()
 
 
 def provisioned_request(runtime) -> int:

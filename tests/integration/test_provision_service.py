@@ -20,8 +20,9 @@ from bot.domain.storage import Lease
 from bot.services.provision import APPROVED_GRACE, DEFAULT_LEASE, ProvisioningService
 from bot.services.worker import ProvisioningWorker
 from bot.settings import AwsConfig, BotConfig, Links, Profile, Reminders, SlackConfig
-from bot.store import Stores, build_stores
+from bot.store import Stores
 from bot.store.models import AccessRequest
+from tests.support.concurrency import race
 from tests.support.fakes import FailingFinish, ScriptedProvisioner
 from tests.support.moto import unique
 from tests.support.notifier import RecordingNotifier
@@ -31,6 +32,7 @@ from tests.support.requests import (
     audit_kinds,
     database_text,
     links_of,
+    provisioning_service,
     row,
 )
 from tests.support.requests import approved as approved_request
@@ -65,11 +67,6 @@ def bot_config(groups: tuple[str, ...] = (), policies: tuple[str, ...] = (POLICY
 CONFIG = bot_config()
 
 
-@pytest.fixture
-def stores(sessions) -> Stores:
-    return build_stores(sessions)
-
-
 def approved(stores: Stores, clock, name: str | None = None, config: BotConfig = CONFIG) -> int:
     """An approved request of its own requester (one open request per requester)."""
     name = name or unique("user")
@@ -82,15 +79,23 @@ def approved(stores: Stores, clock, name: str | None = None, config: BotConfig =
 def service(
     stores: Stores, clock, provisioner, *, config: BotConfig = CONFIG, store: Any = None
 ) -> ProvisioningService:
-    return ProvisioningService(
-        store or stores.provisioning,
-        stores.requests,
-        provisioner,
-        RecordingNotifier(),
-        clock,
-        config,
-        public_url=PUBLIC_URL,
+    return provisioning_service(
+        stores, provisioner, RecordingNotifier(), clock, config, store=store
     )
+
+
+def failed_with_roll_back_held(
+    stores: Stores, clock
+) -> tuple[ProvisioningService, ScriptedProvisioner, int]:
+    """A request whose provisioning failed for good; the next call into AWS (the roll
+    back's) waits until the test sets `provisioner.release`."""
+    provisioner = ScriptedProvisioner(ProvisioningError("X", "y", permanent=True))
+    svc = service(stores, clock, provisioner)
+    request_id = approved(stores, clock)
+    svc.process(request_id)
+    provisioner.entered.clear()
+    provisioner.release.clear()
+    return svc, provisioner, request_id
 
 
 def requester_of(stores: Stores, request_id: int) -> str:
@@ -119,18 +124,7 @@ def test_claim_moves_approved_to_provisioning_with_lease(sessions, stores, clock
 def test_concurrent_claims_have_one_winner(stores, clock) -> None:
     request_id = approved(stores, clock)
     svc = service(stores, clock, ScriptedProvisioner())
-    barrier = threading.Barrier(6)
-    wins: list[bool] = []
-
-    def claim() -> None:
-        barrier.wait()
-        wins.append(svc.claim(request_id) is not None)
-
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = race(6, lambda _: svc.claim(request_id) is not None)
     assert sorted(wins) == [False] * 5 + [True]
     assert audit_kinds(stores, request_id) == [*APPROVED, "provisioning_started"]
 
@@ -167,7 +161,6 @@ def test_concurrent_recovery_sweeps_claim_each_row_once(stores, clock) -> None:
     svc = service(stores, clock, ScriptedProvisioner())
     ids = [approved(stores, clock) for _ in range(4)]
     clock.advance(minutes=5)
-    barrier = threading.Barrier(3)
     ran: list[int] = []
     lock = threading.Lock()
 
@@ -175,15 +168,7 @@ def test_concurrent_recovery_sweeps_claim_each_row_once(stores, clock) -> None:
         with lock:
             ran.append(lease.request.id)
 
-    def sweep() -> None:
-        barrier.wait()
-        svc.recover(clock.now(), run=record)
-
-    threads = [threading.Thread(target=sweep) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(3, lambda _: svc.recover(clock.now(), run=record))
     assert sorted(ran) == sorted(ids)
 
 
@@ -403,12 +388,7 @@ def test_retry_and_roll_back_are_for_owners_only(sessions, stores, clock) -> Non
 
 
 def test_roll_back_blocks_a_concurrent_retry(sessions, stores, clock) -> None:
-    provisioner = ScriptedProvisioner(ProvisioningError("X", "y", permanent=True))
-    svc = service(stores, clock, provisioner)
-    request_id = approved(stores, clock)
-    svc.process(request_id)
-    provisioner.entered.clear()
-    provisioner.release.clear()
+    svc, provisioner, request_id = failed_with_roll_back_held(stores, clock)
     rolling = threading.Thread(target=svc.roll_back, args=(request_id, OWNER))
     rolling.start()
     assert provisioner.entered.wait(10)
@@ -668,12 +648,7 @@ def test_recovery_never_provisions_a_request_whose_rules_are_unknown(
 
 
 def test_a_roll_back_that_lost_its_lock_does_not_report_success(sessions, stores, clock) -> None:
-    provisioner = ScriptedProvisioner(ProvisioningError("X", "y", permanent=True))
-    svc = service(stores, clock, provisioner)
-    request_id = approved(stores, clock)
-    svc.process(request_id)
-    provisioner.entered.clear()
-    provisioner.release.clear()
+    svc, provisioner, request_id = failed_with_roll_back_held(stores, clock)
     results: list[Any] = []
     rolling = threading.Thread(target=lambda: results.append(svc.roll_back(request_id, OWNER)))
     rolling.start()

@@ -7,11 +7,8 @@ seeded through the store's own operations as the Slack flow would have left them
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,94 +18,37 @@ from sqlalchemy import select
 from bot.domain.reminders import period_grace
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import AccessRequest, AuditEvent
-from tests.conftest import PG_SKIP_REASON, postgres_url, reset_postgres
+from tests.support.configs import DEVELOPER, config_toml
+from tests.support.databases import database_url
 from tests.support.lifecycle import approval_ts, seed_request
-from tests.support.processes import free_port, run_cli, start_bot, wait_http
+from tests.support.polling import wait_until
+from tests.support.processes import BotProcess, run_cli, run_env
 from tests.support.slack_api import SlackApiStub
 
 EVERY = timedelta(seconds=1)
 GRACE = period_grace(EVERY)
 
-FAST_CONFIG = """
-[slack]
-approval_channel = "C0APPROVALS"
-owners = ["U0OWNER1", "U0OWNER2"]
-
-[reminders]
-every = "{every}"
-remind_after = "1s"
-expire_after = "{expire_after}"
-
-[[profiles]]
-name = "developer"
-description = "Read/write on dev resources"
-groups = ["developers"]
-console = true
-programmatic = true
-approvals_required = 1
-"""
-
-
-@pytest.fixture
-def stub():
-    stub = SlackApiStub()
-    stub.start()
-    yield stub
-    stub.stop()
-
 
 def write_config(tmp_path: Path, expire_after: str = "1h", every: str = "1s") -> Path:
+    """Two owners, no [aws], the developer profile; reminders every `every`, due after 1s."""
     path = tmp_path / "fast.toml"
-    path.write_text(FAST_CONFIG.format(expire_after=expire_after, every=every))
+    reminders = {"every": every, "remind_after": "1s", "expire_after": expire_after}
+    path.write_text(config_toml(DEVELOPER, aws=None, reminders=reminders))
     return path
 
 
-def bot_env(config: Path, db_url: str, stub: SlackApiStub, **extra: str) -> dict[str, str]:
-    return {
-        "BOT_CONFIG": str(config),
-        "DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": "xoxb-scheduler-test",
-        "SLACK_SIGNING_SECRET": "signing-secret",
-        "SLACK_API_URL": stub.base_url,
-        **extra,
-    }
+def bot_env(config: Path, db_url: str, slack_stub: SlackApiStub) -> dict[str, str]:
+    return run_env(
+        config,
+        db_url,
+        slack_api_url=slack_stub.base_url,
+        bot_token="xoxb-scheduler-test",
+        signing_secret="signing-secret",
+    )
 
 
-class Bot:
-    """One `aws-access-bot run` process with the scheduler on."""
-
-    def __init__(self, name: str, env: dict[str, str], tmp_path: Path) -> None:
-        self.port = free_port()
-        self.log = tmp_path / f"{name}.log"
-        self.proc = start_bot(["run"], {**env, "PORT": str(self.port)}, tmp_path, self.log)
-
-    def wait_ready(self) -> None:
-        assert wait_http(f"http://127.0.0.1:{self.port}/healthz", proc=self.proc) == 200
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def text(self) -> str:
-        return self.log.read_text()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+# `run` without --no-scheduler: every bot process below runs the scheduler.
+RUN = ["run"]
 
 
 def reminder_counts(sessions) -> dict[int, int]:  # noqa: ANN001
@@ -129,18 +69,18 @@ def claims(sessions, kind: str) -> dict[int | None, list[datetime]]:  # noqa: AN
     return found
 
 
-def thread_replies(stub: SlackApiStub) -> dict[str, int]:
+def thread_replies(slack_stub: SlackApiStub) -> dict[str, int]:
     replies: dict[str, int] = defaultdict(int)
-    for call in stub.calls_to("chat.postMessage"):
+    for call in slack_stub.calls_to("chat.postMessage"):
         if call.get("thread_ts"):
             replies[call["thread_ts"]] += 1
     return replies
 
 
-def summaries(stub: SlackApiStub) -> list[dict]:
+def summaries(slack_stub: SlackApiStub) -> list[dict]:
     return [
         call
-        for call in stub.calls_to("chat.postMessage")
+        for call in slack_stub.calls_to("chat.postMessage")
         if not call.get("thread_ts") and "waiting for a decision" in call["text"]
     ]
 
@@ -150,12 +90,12 @@ def assert_spaced(times: list[datetime], what: str) -> None:
         assert later - earlier >= EVERY - GRACE, f"{what}: {earlier} -> {later}"
 
 
-def assert_exactly_once(sessions, stub: SlackApiStub) -> dict[int, int]:  # noqa: ANN001
+def assert_exactly_once(sessions, slack_stub: SlackApiStub) -> dict[int, int]:  # noqa: ANN001
     """Per request: Slack got as many reminders as the database recorded claims, each
     claim at least a period after the previous one; the same for the channel summary."""
     counts = reminder_counts(sessions)
     reminded = claims(sessions, "reminded")
-    replies = thread_replies(stub)
+    replies = thread_replies(slack_stub)
     for request_id, count in counts.items():
         assert replies.get(approval_ts(request_id), 0) == count == len(reminded[request_id]), (
             request_id,
@@ -164,17 +104,14 @@ def assert_exactly_once(sessions, stub: SlackApiStub) -> dict[int, int]:  # noqa
         )
         assert_spaced(reminded[request_id], f"request #{request_id}")
     posted = claims(sessions, "pending_summary")[None]
-    assert len(summaries(stub)) == len(posted)
+    assert len(summaries(slack_stub)) == len(posted)
     assert_spaced(posted, "summary")
     return counts
 
 
 @pytest.mark.postgres
-def test_two_replicas_post_each_due_reminder_exactly_once(tmp_path: Path, stub) -> None:  # noqa: ANN001
-    url = postgres_url()
-    if url is None:
-        pytest.skip(PG_SKIP_REASON)
-    reset_postgres(url)
+def test_two_replicas_post_each_due_reminder_exactly_once(tmp_path: Path, slack_stub) -> None:  # noqa: ANN001
+    url = database_url("postgresql", tmp_path)
     engine = make_engine(url)
     upgrade(engine)  # before the replicas start, so they do not race to create tables
     sessions = make_sessionmaker(engine)
@@ -185,8 +122,11 @@ def test_two_replicas_post_each_due_reminder_exactly_once(tmp_path: Path, stub) 
     ]
     ids.append(seed_request(sessions, created_at=now, iam_user_name="fresh"))
 
-    env = bot_env(write_config(tmp_path), url, stub)
-    bots = [Bot("replica-a", env, tmp_path), Bot("replica-b", env, tmp_path)]
+    env = bot_env(write_config(tmp_path), url, slack_stub)
+    bots = [
+        BotProcess(RUN, env, tmp_path, "replica-a"),
+        BotProcess(RUN, env, tmp_path, "replica-b"),
+    ]
     try:
         for bot in bots:
             bot.wait_ready()
@@ -197,11 +137,14 @@ def test_two_replicas_post_each_due_reminder_exactly_once(tmp_path: Path, stub) 
         for bot in bots:
             bot.kill()
 
-    counts = assert_exactly_once(sessions, stub)
+    counts = assert_exactly_once(sessions, slack_stub)
     assert set(counts) == set(ids) and min(counts.values()) >= 4
-    assert len(summaries(stub)) >= 3
+    assert len(summaries(slack_stub)) >= 3
     # From the fourth reminder on, the owners are DMed too.
-    assert {c["users"] for c in stub.calls_to("conversations.open")} == {"U0OWNER1", "U0OWNER2"}
+    assert {c["users"] for c in slack_stub.calls_to("conversations.open")} == {
+        "U0OWNER1",
+        "U0OWNER2",
+    }
     for bot in bots:
         log = bot.text()
         assert "scheduler started" in log and "Traceback" not in log
@@ -209,7 +152,7 @@ def test_two_replicas_post_each_due_reminder_exactly_once(tmp_path: Path, stub) 
     engine.dispose()
 
 
-def test_restart_resumes_reminders_and_loses_nothing(tmp_path: Path, db_url, stub) -> None:  # noqa: ANN001
+def test_restart_resumes_reminders_and_loses_nothing(tmp_path: Path, db_url, slack_stub) -> None:  # noqa: ANN001
     engine = make_engine(db_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
@@ -218,9 +161,9 @@ def test_restart_resumes_reminders_and_loses_nothing(tmp_path: Path, db_url, stu
         seed_request(sessions, created_at=now - timedelta(seconds=30), iam_user_name=f"u{i}")
         for i in range(2)
     ]
-    env = bot_env(write_config(tmp_path), db_url, stub)
+    env = bot_env(write_config(tmp_path), db_url, slack_stub)
 
-    bot = Bot("before", env, tmp_path)
+    bot = BotProcess(RUN, env, tmp_path, "before")
     try:
         bot.wait_ready()
         wait_until(lambda: min(reminder_counts(sessions).values()) >= 2, 15, "two reminders")
@@ -235,7 +178,7 @@ def test_restart_resumes_reminders_and_loses_nothing(tmp_path: Path, db_url, stu
     time.sleep(1.5)
     assert reminder_counts(sessions) == {**before, late: 0}  # nothing runs while stopped
 
-    bot = Bot("after", env, tmp_path)
+    bot = BotProcess(RUN, env, tmp_path, "after")
     try:
         bot.wait_ready()
         wait_until(
@@ -250,7 +193,7 @@ def test_restart_resumes_reminders_and_loses_nothing(tmp_path: Path, db_url, stu
     finally:
         bot.kill()
 
-    counts = assert_exactly_once(sessions, stub)
+    counts = assert_exactly_once(sessions, slack_stub)
     assert set(counts) == {*first, late}
     with sessions() as session:
         statuses = session.scalars(select(AccessRequest.status)).all()
@@ -258,7 +201,7 @@ def test_restart_resumes_reminders_and_loses_nothing(tmp_path: Path, db_url, stu
     engine.dispose()
 
 
-def test_remind_now_runs_each_sweep_once(tmp_path: Path, stub) -> None:  # noqa: ANN001
+def test_remind_now_runs_each_sweep_once(tmp_path: Path, slack_stub) -> None:  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'cron.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -270,7 +213,7 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, stub) -> None:  # noqa:
     )
     # A period far longer than the test: the second run must find nothing due however
     # slowly the machine starts the second process.
-    env = bot_env(write_config(tmp_path, expire_after="1h", every="1h"), url, stub)
+    env = bot_env(write_config(tmp_path, expire_after="1h", every="1h"), url, slack_stub)
 
     result = run_cli(["remind", "--now"], env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -279,31 +222,32 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, stub) -> None:  # noqa:
         "remind: ok",
         "recover-provisioning: ok",
         "purge-credentials: ok",
+        "deliver: ok",
     ]
-    assert thread_replies(stub) == {approval_ts(due): 1}
-    updates = stub.calls_to("chat.update")
+    assert thread_replies(slack_stub) == {approval_ts(due): 1}
+    updates = slack_stub.calls_to("chat.update")
     [closed] = [u for u in updates if u["ts"] == approval_ts(stale)]
     assert "expired" in closed["text"]
     # The reminded request's message is re-rendered once (its age).
     assert [u["ts"] for u in updates if u["ts"] != approval_ts(stale)] == [approval_ts(due)]
-    assert [c["users"] for c in stub.calls_to("conversations.open")] == ["U0ALICE"]
-    assert len(summaries(stub)) == 1
+    assert [c["users"] for c in slack_stub.calls_to("conversations.open")] == ["U0ALICE"]
+    assert len(summaries(slack_stub)) == 1
 
     # Straight away again (cron overlap): nothing is due, nothing is sent twice.
     assert run_cli(["remind", "--now"], env, cwd=tmp_path).returncode == 0
-    assert thread_replies(stub) == {approval_ts(due): 1}
-    assert len(stub.calls_to("chat.update")) == 2 and len(summaries(stub)) == 1
+    assert thread_replies(slack_stub) == {approval_ts(due): 1}
+    assert len(slack_stub.calls_to("chat.update")) == 2 and len(summaries(slack_stub)) == 1
     assert "xoxb-scheduler-test" not in result.stderr
     engine.dispose()
 
 
-def test_remind_now_without_a_bot_token_names_the_setting(tmp_path: Path, stub) -> None:  # noqa: ANN001
+def test_remind_now_without_a_bot_token_names_the_setting(tmp_path: Path, slack_stub) -> None:  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'cron.db'}"
     upgrade(make_engine(url))
-    env = bot_env(write_config(tmp_path), url, stub)
+    env = bot_env(write_config(tmp_path), url, slack_stub)
     del env["SLACK_BOT_TOKEN"]
     result = run_cli(["remind", "--now"], env, cwd=tmp_path)
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("SLACK_BOT_TOKEN is not set")
-    assert stub.calls == []
+    assert slack_stub.calls == []

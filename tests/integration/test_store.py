@@ -17,16 +17,11 @@ from bot.domain.policy import Verdict
 from bot.domain.requests import MessageRef
 from bot.domain.states import Status
 from bot.domain.storage import AlreadyRequested, NameClaimed
-from bot.store import build_stores
 from bot.store.db import make_engine, pending_migrations, upgrade
 from bot.store.models import AccessRequest, Approval, AuditEvent, Base
+from tests.support.concurrency import race
 from tests.support.processes import bot_env
-from tests.support.stores import NOW, OWNERS, RULES, new_request, race, submitted
-
-
-@pytest.fixture
-def stores(sessions):  # noqa: ANN001, ANN201
-    return build_stores(sessions)
+from tests.support.stores import NOW, OWNERS, RULES, new_request, submitted
 
 
 def kinds(stores, request_id: int) -> list[str]:  # noqa: ANN001

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.domain.credentials import LinkStatus, RevealStatus
 from bot.domain.states import Status
-from bot.store import build_stores
 from bot.store.models import CredentialLink
-from tests.support.stores import NOW, provisioned, race, sealed
+from tests.support.concurrency import race
+from tests.support.stores import NOW, provisioned, sealed
 
 EXPIRES = sealed().expires_at
 PROOF = b"k" * 32  # the key check tests/support/stores.sealed() stores
-
-
-@pytest.fixture
-def stores(sessions):  # noqa: ANN001, ANN201
-    return build_stores(sessions)
 
 
 def stored(sessions, link_id: str = "link-1") -> CredentialLink:  # noqa: ANN001
@@ -52,17 +46,18 @@ def test_a_link_is_revealed_once(stores, sessions) -> None:
 
 def test_ten_concurrent_takes_reveal_once(stores) -> None:
     request = provisioned(stores)
-    results = race(10, lambda _: stores.links.take_link("link-1", NOW, proof=None, client=""))
+    results = race(10, lambda _: stores.links.take_link("link-1", NOW, proof=PROOF, client=""))
     assert sorted(r.status.value for r in results) == ["gone"] * 9 + ["revealed"]
     assert all(r.box is None for r in results if r.status is RevealStatus.GONE)
     kinds = [e.kind for e in stores.requests.audit_of(request.id)]
     assert kinds.count("credentials_revealed") == 1
 
 
-def test_a_wrong_key_leaves_the_link_as_it_was(stores, sessions) -> None:
+def test_a_wrong_or_missing_key_leaves_the_link_as_it_was(stores, sessions) -> None:
     provisioned(stores)
-    wrong = stores.links.take_link("link-1", NOW, proof=b"x" * 32, client="")
-    assert (wrong.status, wrong.box) == (RevealStatus.WRONG_KEY, None)
+    for proof in (b"x" * 32, b""):  # no proof is no reveal (docs/architecture.md, flow 4)
+        wrong = stores.links.take_link("link-1", NOW, proof=proof, client="")
+        assert (wrong.status, wrong.box) == (RevealStatus.WRONG_KEY, None)
     assert stored(sessions).ciphertext == sealed().box.ciphertext
     assert stores.links.take_link("link-1", NOW, proof=PROOF, client="").box == sealed().box
 
@@ -70,7 +65,7 @@ def test_a_wrong_key_leaves_the_link_as_it_was(stores, sessions) -> None:
 def test_unknown_and_expired_links(stores) -> None:
     provisioned(stores)
     assert stores.links.link_state("nope", NOW).status is LinkStatus.UNKNOWN
-    assert stores.links.take_link("nope", NOW, proof=None, client="").status is (
+    assert stores.links.take_link("nope", NOW, proof=PROOF, client="").status is (
         RevealStatus.UNKNOWN
     )
     late = stores.links.take_link("link-1", EXPIRES, proof=PROOF, client="")

@@ -5,31 +5,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from bot.domain.states import Status
 from bot.domain.storage import Lease, LockKind, LockRefusal
-from bot.store import build_stores
 from bot.store.models import AccessRequest, CredentialLink
+from tests.support.concurrency import race
 from tests.support.stores import (
     LEASE,
     NOW,
     approved,
     claimed,
     provisioned,
-    race,
     sealed,
     submitted,
 )
 
 LATER = NOW + timedelta(minutes=1)
 LOCK = timedelta(minutes=5)
-
-
-@pytest.fixture
-def stores(sessions):  # noqa: ANN001, ANN201
-    return build_stores(sessions)
 
 
 def row(sessions, request_id: int) -> AccessRequest:  # noqa: ANN001

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.domain.config import Reminders
 from bot.domain.reminders import reminder_window
 from bot.domain.states import Status
-from bot.store import build_stores
-from tests.support.stores import NOW, OWNERS, race, submitted
+from tests.support.concurrency import race
+from tests.support.stores import NOW, OWNERS, submitted
 
 POLICY = Reminders()  # every 4h, after 1h, expire after 7d
-
-
-@pytest.fixture
-def stores(sessions):  # noqa: ANN001, ANN201
-    return build_stores(sessions)
 
 
 def test_due_requests_are_claimed_once_per_period(stores) -> None:

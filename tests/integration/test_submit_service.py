@@ -3,30 +3,21 @@ stored request carries its frozen rules, and announcing it remembers its message
 
 from __future__ import annotations
 
-import threading
-import tomllib
-
-import pytest
 from sqlalchemy import func, select
 
 from bot.aws.directory import Boto3IamDirectory
 from bot.domain.events import RequestSubmitted
 from bot.services.submit import RequestForm, SubmitRequest
-from bot.settings import parse_config
-from bot.store import Stores, build_stores
 from bot.store.models import AccessRequest, AuditEvent
 from tests.slack.conftest import CONFIG as SLACK_CONFIG
+from tests.support.concurrency import race
+from tests.support.configs import bot_config
 from tests.support.fakes import NoNamesTaken
 from tests.support.moto import unique
 from tests.support.notifier import RecordingNotifier
 from tests.support.requests import audit_kinds, row
 
-CONFIG = parse_config(tomllib.loads(SLACK_CONFIG), "test.toml")
-
-
-@pytest.fixture
-def stores(sessions) -> Stores:
-    return build_stores(sessions)
+CONFIG = bot_config(SLACK_CONFIG)
 
 
 def test_concurrent_identical_submits_store_one(sessions, stores, clock, moto_server) -> None:
@@ -39,18 +30,7 @@ def test_concurrent_identical_submits_store_one(sessions, stores, clock, moto_se
         RequestForm(user, "developer", name if i % 2 else name.upper(), True, False, "why")
         for i, user in enumerate(["U0ALICE"] * 4 + ["U0BOB"] * 4)
     ]
-    barrier = threading.Barrier(len(forms))
-    results = []
-
-    def submit(form: RequestForm) -> None:
-        barrier.wait()
-        results.append(service.submit(form))
-
-    threads = [threading.Thread(target=submit, args=(f,)) for f in forms]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(len(forms), lambda i: service.submit(forms[i]))
     stored = [r for r in results if r.ok]
     assert len(stored) == 1
     assert all(set(r.errors) <= {"profile", "iam_user_name"} for r in results if not r.ok)

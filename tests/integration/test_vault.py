@@ -13,9 +13,10 @@ from bot.domain.credentials import Credentials, LinkStatus, RevealStatus
 from bot.domain.errors import ProvisioningError, RequestNotFound
 from bot.domain.events import CredentialsExpired, CredentialsIssued, CredentialsOpened
 from bot.domain.requests import RequestView
-from bot.services.provision import ProvisioningService
 from bot.services.vault import CredentialLinks, ReissueRefused
-from bot.store import Stores, build_stores
+from bot.store import Stores
+from tests.support.concurrency import race
+from tests.support.configs import bot_config
 from tests.support.fakes import ScriptedProvisioner
 from tests.support.notifier import RecordingNotifier
 from tests.support.requests import (
@@ -24,6 +25,7 @@ from tests.support.requests import (
     audit_kinds,
     link_row,
     links_of,
+    provisioning_service,
     row,
     submit,
 )
@@ -32,7 +34,7 @@ from tests.support.vault import (
     OWNER,
     REQUESTER,
     REQUESTER_DM,
-    bot_config,
+    credential_links,
     decrypt,
     issue,
     key_of,
@@ -47,13 +49,21 @@ OWNER2 = "U0OWNER2"
 
 class RotatingProvisioner:
     """The Provisioner port's rotate step as AWS would answer it: fresh secrets each
-    call, or a scripted AWS error."""
+    call, or a scripted AWS error.
+
+    `release` gates every rotation (set by default) so a test can hold a re-issue
+    inside "AWS"; `entered` is set when a rotation arrives."""
 
     def __init__(self) -> None:
         self.rotated: list[int] = []
         self.fail_with: ProvisioningError | None = None
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
 
     def rotate_credentials(self, request: RequestView) -> Credentials:
+        self.entered.set()
+        self.release.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
         self.rotated.append(request.id)
@@ -64,11 +74,6 @@ class RotatingProvisioner:
 
     def roll_back(self, request: RequestView) -> None:
         pass
-
-
-@pytest.fixture
-def stores(sessions) -> Stores:
-    return build_stores(sessions)
 
 
 @pytest.fixture
@@ -83,15 +88,8 @@ def provisioner() -> RotatingProvisioner:
 
 @pytest.fixture
 def links(stores, notifier, provisioner, clock) -> CredentialLinks:
-    return CredentialLinks(
-        stores.links,
-        stores.requests,
-        stores.provisioning,
-        notifier,
-        CONFIG,
-        public_url=PUBLIC_URL,
-        provisioner=provisioner,
-        clock=clock,
+    return credential_links(
+        stores, notifier, clock, config=CONFIG, public_url=PUBLIC_URL, provisioner=provisioner
     )
 
 
@@ -105,14 +103,8 @@ def test_provisioning_seals_ciphertext_only_and_the_key_rides_in_the_fragment(
     """The provisioning use case seals the credentials it got from AWS into the link."""
     credentials = sample_credentials()
     notifier = RecordingNotifier()
-    service = ProvisioningService(
-        stores.provisioning,
-        stores.requests,
-        ScriptedProvisioner(credentials),
-        notifier,
-        clock,
-        CONFIG,
-        public_url=PUBLIC_URL,
+    service = provisioning_service(
+        stores, ScriptedProvisioner(credentials), notifier, clock, CONFIG, public_url=PUBLIC_URL
     )
     request_id = approved(stores, CONFIG, now=clock.now(), requester_id=REQUESTER).id
     assert service.process(request_id) is not None
@@ -193,7 +185,7 @@ def test_wrong_key_does_not_burn_the_link(stores, links, notifier, clock) -> Non
 
 def test_unknown_link(links, notifier, clock) -> None:
     assert links.state("x" * 32, clock.now()).status is LinkStatus.UNKNOWN
-    assert links.reveal("x" * 32, clock.now()).status is RevealStatus.UNKNOWN
+    assert links.reveal("x" * 32, clock.now(), proof=b"k" * 32).status is RevealStatus.UNKNOWN
     assert notifier.events == []
 
 
@@ -211,26 +203,8 @@ def test_twenty_concurrent_reveals_hand_out_the_ciphertext_exactly_once(
 ) -> None:
     link = issued(stores, clock).link
     proof = proof_of(link)
-    start = threading.Barrier(20)
-    results = []
-    errors = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        try:
-            start.wait()
-            outcome = links.reveal(link.link_id, clock.now(), proof=proof)
-            with lock:
-                results.append(outcome)
-        except Exception as exc:  # collected: a crash is a failure too
-            errors.append(exc)
-
-    threads = [threading.Thread(target=attempt) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    # A crash in any of them fails the race too.
+    results = race(20, lambda _: links.reveal(link.link_id, clock.now(), proof=proof))
     assert len(results) == 20
     winners = [r for r in results if r.status is RevealStatus.REVEALED]
     assert len(winners) == 1
@@ -361,23 +335,14 @@ def test_aws_failure_during_reissue_keeps_the_old_link_and_releases_the_lock(
 
 def test_concurrent_reissue_clicks_rotate_once(sessions, stores, links, provisioner, clock) -> None:
     request_id = issued(stores, clock).request.id
-    entered = threading.Event()
-    release = threading.Event()
-    original = provisioner.rotate_credentials
-
-    def slow_rotate(request: RequestView) -> Credentials:
-        entered.set()
-        release.wait(10)
-        return original(request)
-
-    provisioner.rotate_credentials = slow_rotate  # type: ignore[method-assign]
+    provisioner.release.clear()  # the first re-issue waits inside AWS
     first = threading.Thread(target=links.reissue, args=(request_id, OWNER))
     first.start()
-    assert entered.wait(10)
+    assert provisioner.entered.wait(10)
     with pytest.raises(ReissueRefused) as refused:
         links.reissue(request_id, OWNER2)
     assert str(refused.value) == f"a re-issue of request #{request_id} is already running"
-    release.set()
+    provisioner.release.set()
     first.join(10)
     assert provisioner.rotated == [request_id]
     live = [link for link in links_of(sessions, request_id) if link.purged_at is None]
@@ -390,28 +355,13 @@ def test_reissue_holds_its_own_lock_and_a_roll_back_names_it(
     """While a re-issue runs, a Roll back is refused naming the re-issue (not "being
     rolled back"), and the provisioning lease column is left alone."""
     request_id = issued(stores, clock).request.id
-    entered = threading.Event()
-    release = threading.Event()
-    original = provisioner.rotate_credentials
-
-    def slow_rotate(request: RequestView) -> Credentials:
-        entered.set()
-        release.wait(10)
-        return original(request)
-
-    provisioner.rotate_credentials = slow_rotate  # type: ignore[method-assign]
-    roll_backs = ProvisioningService(
-        stores.provisioning,
-        stores.requests,
-        provisioner,
-        RecordingNotifier(),
-        clock,
-        CONFIG,
-        public_url=PUBLIC_URL,
+    provisioner.release.clear()  # the re-issue waits inside AWS
+    roll_backs = provisioning_service(
+        stores, provisioner, RecordingNotifier(), clock, CONFIG, public_url=PUBLIC_URL
     )
     first = threading.Thread(target=links.reissue, args=(request_id, OWNER))
     first.start()
-    assert entered.wait(10)
+    assert provisioner.entered.wait(10)
     held = row(sessions, request_id)
     assert (held.status, held.lease_expires_at, held.rollback_lock_until) == (
         "provisioned",
@@ -420,7 +370,7 @@ def test_reissue_holds_its_own_lock_and_a_roll_back_names_it(
     )
     assert held.reissue_lock_until is not None
     result = roll_backs.roll_back(request_id, OWNER2)
-    release.set()
+    provisioner.release.set()
     first.join(10)
     assert (result.ok, result.message) == (
         False,

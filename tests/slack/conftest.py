@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,55 +12,49 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.container import Container, build_iam_directory, build_services
-from bot.settings import Settings, parse_config
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, http_handler
 from bot.slack.client import build_web_client
-from bot.store import build_stores
 from bot.store.models import AccessRequest, AuditEvent
 from bot.web.router import Router
 from tests.support import slack_payloads as payloads
+from tests.support.configs import (
+    DEVELOPER,
+    READ_ONLY,
+    S3_READ_ONLY,
+    bot_config,
+    config_toml,
+    container_on,
+    profile,
+)
 from tests.support.slack_api import SlackApiStub, post_signed
 from tests.support.wsgi import serve_wsgi
 
 SECRET = "test-signing-secret"  # noqa: S105 - a test value
 OWNER1, OWNER2, ALICE, BOB = "U0OWNER1", "U0OWNER2", "U0ALICE", "U0BOB"
 
-CONFIG = """
-[slack]
-approval_channel = "C0APPROVALS"
-owners = ["U0OWNER1", "U0OWNER2"]
-
-[aws]
-iam_path = "/onboarding/"
-
-[[profiles]]
-name = "developer"
-description = "Read/write on dev resources"
-groups = ["developers"]
-policies = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
-console = true
-programmatic = true
-approvals_required = 1
-
-[[profiles]]
-name = "prod"
-description = "Production admin"
-groups = ["prod-admins"]
-policies = []
-console = true
-programmatic = true
-approvals_required = 2
-
-[[profiles]]
-name = "readonly"
-description = "Look, don't touch"
-groups = []
-policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-console = true
-programmatic = false
-approvals_required = 1
-"""
+# developer (one approval, S3 read), prod (two approvals), readonly (console only).
+CONFIG = config_toml(
+    {**DEVELOPER, "policies": [S3_READ_ONLY]},
+    profile(
+        "prod",
+        "Production admin",
+        groups=["prod-admins"],
+        policies=[],
+        console=True,
+        programmatic=True,
+        approvals_required=2,
+    ),
+    profile(
+        "readonly",
+        "Look, don't touch",
+        groups=[],
+        policies=[READ_ONLY],
+        console=True,
+        programmatic=False,
+        approvals_required=1,
+    ),
+)
 
 
 @dataclass
@@ -152,18 +145,31 @@ class Bot:
 
 
 @pytest.fixture
-def slack_api():
-    api = SlackApiStub()
-    api.start()
+def slack_api(slack_stub: SlackApiStub) -> SlackApiStub:
+    """The Slack stand-in, knowing Alice, Bob and both owners."""
     for user, email in (
         (ALICE, "Alice.O'Neil@example.com"),
         (BOB, "bob@example.com"),
         (OWNER1, "owner1@example.com"),
         (OWNER2, "owner2@example.com"),
     ):
-        api.add_user(user, email)
-    yield api
-    api.stop()
+        slack_stub.add_user(user, email)
+    return slack_stub
+
+
+@pytest.fixture(scope="module")
+def module_slack_stub() -> Iterator[SlackApiStub]:
+    """One stand-in for a whole test module: stopping one waits out serve_forever's
+    poll, once per module rather than once per test."""
+    with SlackApiStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def stub(module_slack_stub: SlackApiStub) -> SlackApiStub:
+    """The module's Slack stand-in, the calls earlier tests made cleared."""
+    module_slack_stub.clear()
+    return module_slack_stub
 
 
 @pytest.fixture
@@ -178,20 +184,16 @@ def make_bot(engine, sessions, clock, slack_api, iam):
 
     @contextmanager
     def make(config: str = CONFIG) -> Iterator[Bot]:
-        settings = Settings(
-            database_url=str(engine.url),
+        container = container_on(
+            engine,
+            sessions,
+            clock,
             slack_bot_token="xoxb-test",  # noqa: S106 - a test value
             slack_signing_secret=SECRET,
             slack_api_url=slack_api.base_url,
-            config=parse_config(tomllib.loads(config), "test.toml"),
+            config=bot_config(config),
         )
-        container = Container(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            stores=build_stores(sessions),
-            clock=clock,
-        )
+        settings = container.settings
         client = build_web_client(settings)
         approved: list[int] = []
         services = build_services(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from bot.domain.rules import PROFILE_GONE
 from tests.slack.conftest import ALICE, BOB, CONFIG, OWNER1, OWNER2, Bot, without_profile
 from tests.support import slack_payloads as payloads
+from tests.support.concurrency import race
 from tests.support.moto import unique
 
 
@@ -156,19 +156,8 @@ def test_forged_button_value(bot: Bot) -> None:
 def test_concurrent_clicks_make_one_transition(bot: Bot) -> None:
     request_id = bot.request(ALICE, "developer", unique("alice"))
     clickers = [OWNER1, OWNER2] * 4
-    barrier = threading.Barrier(len(clickers))
-    statuses: list[int] = []
-
-    def click(user: str) -> None:
-        body = payloads.block_action(user, "approve_request", str(request_id))
-        barrier.wait()
-        statuses.append(bot.post(body)[0])
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in clickers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    bodies = [payloads.block_action(user, "approve_request", str(request_id)) for user in clickers]
+    statuses = race(len(bodies), lambda i: bot.post(bodies[i])[0])
     assert statuses == [200] * len(clickers)
     ephemerals = bot.api.wait_for("chat.postEphemeral", len(clickers) - 1)
     time.sleep(0.2)

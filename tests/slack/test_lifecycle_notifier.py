@@ -1,11 +1,11 @@
 """SlackNotifier.notify(event) through the real WebClient against the Web API stand-in:
-for each domain event, which messages are posted, updated, threaded or DMed."""
+for each domain event, which messages are posted, updated, threaded or DMed, and which
+failures raise DeliveryFailed for the outbox (docs/architecture.md, "Deliveries (outbox)")."""
 
 from __future__ import annotations
 
 import json
 import logging
-import tomllib
 import typing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,10 +14,12 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.domain.credentials import IssuedLink
+from bot.domain.errors import DeliveryFailed, DeliveryKind
 from bot.domain.events import (
     CredentialsExpired,
     CredentialsIssued,
     CredentialsOpened,
+    DeliveryGivenUp,
     Event,
     PendingSummary,
     ProvisioningFailed,
@@ -27,6 +29,7 @@ from bot.domain.events import (
     RequestCancelled,
     RequestChanged,
     RequestDenied,
+    RequesterOutcome,
     RequestExpired,
     RequestSubmitted,
     RolledBack,
@@ -34,33 +37,17 @@ from bot.domain.events import (
 from bot.domain.requests import MessageRef, RequestView
 from bot.domain.rules import PROFILE_GONE
 from bot.domain.states import Status
-from bot.settings import parse_config
 from bot.slack.notifier import SlackNotifier
-from tests.conftest import MINIMAL_CONFIG
+from tests.support.configs import bot_config
 from tests.support.slack_api import SlackApiStub
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LINK_URL = "https://bot.example/credentials/L1#the-key"
 
 
-@pytest.fixture(scope="module")
-def running_stub():
-    stub = SlackApiStub()
-    stub.start()
-    yield stub
-    stub.stop()  # waits out serve_forever's poll: once per module, not per test
-
-
-@pytest.fixture
-def stub(running_stub: SlackApiStub) -> SlackApiStub:
-    running_stub.clear()
-    return running_stub
-
-
 @pytest.fixture
 def notifier(stub: SlackApiStub) -> SlackNotifier:
-    config = parse_config(tomllib.loads(MINIMAL_CONFIG), "test.toml")
-    return SlackNotifier(WebClient(token="xoxb-test", base_url=stub.base_url), config)
+    return SlackNotifier(WebClient(token="xoxb-test", base_url=stub.base_url), bot_config())
 
 
 def view(request_id: int = 7, *, posted: bool = True, **kw) -> RequestView:  # noqa: ANN003
@@ -198,6 +185,7 @@ def test_first_credentials_dm_the_link_and_update_the_message(stub, notifier) ->
     assert LINK_URL in json.dumps(dm["blocks"]) and LINK_URL not in dm["text"]
     [update] = stub.calls_to("chat.update")
     assert actions(update) == ["credentials_reissue"]
+    assert "the requester got a link" in json.dumps(update["blocks"])  # the DM went first
     assert LINK_URL not in json.dumps(update)
 
 
@@ -209,7 +197,9 @@ def test_reissued_credentials_dm_the_link_and_note_it_in_the_thread(stub, notifi
     assert note["channel"] == "C0APPROVALS" and note["thread_ts"] == "1700000007.000100"
     assert "<@U0OWNER2> re-issued the credentials of request #7" in note["text"]
     assert LINK_URL not in json.dumps(note)
-    assert stub.calls_to("chat.update") == []
+    [update] = stub.calls_to("chat.update")  # the new link's DM was accepted
+    assert "the requester got a link" in json.dumps(update["blocks"])
+    assert LINK_URL not in json.dumps(update)
 
 
 def test_opened_replies_under_the_link_dm_and_in_the_approval_thread(stub, notifier) -> None:  # noqa: ANN001
@@ -288,15 +278,99 @@ def test_escalation_dms_each_owner_with_a_link(stub, notifier) -> None:  # noqa:
 # --- delivery ------------------------------------------------------------------------
 
 
-def test_slack_errors_are_swallowed(stub, notifier) -> None:  # noqa: ANN001
-    stub.fail("chat.update", "message_not_found")
+def test_best_effort_messages_swallow_slack_errors(stub, notifier) -> None:  # noqa: ANN001
     stub.fail("chat.postMessage", "channel_not_found", times=3)
-    assert notifier.notify(RequestExpired(view(), timedelta(days=7))) is None
     assert notifier.notify(ReminderDue(view(), ("U0OWNER1",), 1, NOW)) is None
     assert notifier.notify(PendingSummary("C0APPROVALS", (view(),), 1, NOW)) is None
-    stub.fail("chat.postMessage", "channel_not_found")
-    assert notifier.notify(RequestSubmitted(view(posted=False))) is None
-    assert stub.calls_to("chat.postMessage")[-1]["channel"] == "D0ALICE"  # the DM still went
+    assert notifier.notify(CredentialsOpened(view(), NOW)) is None
+
+
+def test_a_refused_approval_post_raises_and_dms_nobody(stub, notifier) -> None:  # noqa: ANN001
+    stub.fail("chat.postMessage", "fatal_error", status=500)
+    with pytest.raises(DeliveryFailed) as failed:
+        notifier.notify(RequestSubmitted(view(posted=False)))
+    assert failed.value.kinds == (DeliveryKind.APPROVAL_POST,)
+    assert failed.value.error == "fatal_error"
+    # The outbox's retry posts and DMs: the requester hears "waiting" once.
+    assert [c["channel"] for c in stub.calls_to("chat.postMessage")] == ["C0APPROVALS"]
+
+
+def test_every_part_is_tried_and_each_failed_kind_named(stub, notifier) -> None:  # noqa: ANN001
+    stub.fail("chat.update", "message_not_found")
+    stub.rate_limit("chat.postMessage", retry_after=7)
+    client = notifier.client
+    client.retry_handlers = []  # a bare client: the 429 reaches the notifier at once
+    with pytest.raises(DeliveryFailed) as failed:
+        notifier.notify(RequestExpired(view(status=Status.EXPIRED), timedelta(days=7)))
+    assert failed.value.kinds == (DeliveryKind.APPROVAL_UPDATE, DeliveryKind.REQUESTER_OUTCOME)
+    assert failed.value.retry_after == 7.0
+    assert stub.methods() == ["chat.update", "conversations.open", "chat.postMessage"]
+
+
+def test_a_timed_out_update_raises(stub, notifier, monkeypatch) -> None:  # noqa: ANN001
+    def timeout(**kwargs: object) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(notifier.client, "chat_update", timeout)
+    with pytest.raises(DeliveryFailed) as failed:
+        notifier.notify(RequestChanged(view()))
+    assert failed.value.kinds == (DeliveryKind.APPROVAL_UPDATE,)
+    assert failed.value.error == "TimeoutError"
+
+
+def test_a_lost_credentials_dm_never_claims_the_link_went(stub, notifier) -> None:  # noqa: ANN001
+    stub.fail("chat.postMessage", "fatal_error", status=500)
+    provisioned = view(status=Status.PROVISIONED, decided_by="U0OWNER1")
+    with pytest.raises(DeliveryFailed) as failed:
+        notifier.notify(CredentialsIssued(provisioned, link()))
+    assert failed.value.kinds == (DeliveryKind.CREDENTIALS,)
+    [update] = stub.calls_to("chat.update")
+    blocks = json.dumps(update["blocks"])
+    assert "delivering the link" in blocks and "got a link" not in blocks
+
+
+def test_an_update_lost_after_the_link_went_still_returns_the_dm(stub, notifier) -> None:  # noqa: ANN001
+    stub.fail("chat.update", "fatal_error", status=500)
+    provisioned = view(status=Status.PROVISIONED, decided_by="U0OWNER1")
+    with pytest.raises(DeliveryFailed) as failed:
+        notifier.notify(CredentialsIssued(provisioned, link()))
+    assert failed.value.kinds == (DeliveryKind.APPROVAL_UPDATE,)
+    assert isinstance(failed.value.result, MessageRef)  # the DM's ref, to store
+    assert failed.value.result.channel == "D0ALICE"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (Status.APPROVED, "was approved by <@U0OWNER1>"),
+        (Status.PROVISIONING, "was approved by <@U0OWNER1>"),
+        (Status.DENIED, "was denied by <@U0OWNER1>"),
+        (Status.EXPIRED, "expired after 7d"),
+        (Status.FAILED, "hit a problem"),
+        (Status.CANCELLED, None),
+        (Status.PROVISIONED, None),
+        (Status.REVOKED, None),
+    ],
+)
+def test_the_outcome_dm_is_the_current_states(stub, notifier, status, expected) -> None:  # noqa: ANN001
+    request = view(status=status, decided_by="U0OWNER1")
+    notifier.notify(RequesterOutcome(request, timedelta(days=7)))
+    posts = stub.calls_to("chat.postMessage")
+    if expected is None:
+        assert posts == []
+    else:
+        [dm] = posts
+        assert dm["channel"] == "D0ALICE" and expected in dm["text"]
+    assert stub.calls_to("chat.update") == []  # only the DM is re-sent
+
+
+def test_given_up_is_said_in_the_approval_thread(stub, notifier) -> None:  # noqa: ANN001
+    request = view(status=Status.PROVISIONED)
+    notifier.notify(DeliveryGivenUp(request, DeliveryKind.CREDENTIALS, 6, "fatal_error"))
+    [reply] = stub.calls_to("chat.postMessage")
+    assert reply["thread_ts"] == "1700000007.000100"
+    assert "credentials link for request #7 after 6 attempts (fatal_error)" in reply["text"]
+    assert "Re-issue" in reply["text"]
 
 
 def test_dm_channel_is_opened_once_per_user(notifier: SlackNotifier, stub: SlackApiStub) -> None:
@@ -312,7 +386,8 @@ def test_dm_channel_is_opened_once_per_user(notifier: SlackNotifier, stub: Slack
 def test_a_failed_open_is_not_cached(notifier: SlackNotifier, stub: SlackApiStub) -> None:
     stub.fail("conversations.open", "user_not_found")
     lost = view(status=Status.PROVISIONED, requester_id="U0CAROL", posted=False)
-    assert notifier.notify(CredentialsIssued(lost, link())) is None
+    with pytest.raises(DeliveryFailed):
+        notifier.notify(CredentialsIssued(lost, link()))
     assert notifier.notify(CredentialsIssued(lost, link())) is not None
     assert len(stub.calls_to("conversations.open")) == 2
 
@@ -334,6 +409,10 @@ def sample(kind: type) -> Event:
         ReminderDue: lambda: ReminderDue(request, ("U0OWNER1",), 1, NOW),
         ReminderEscalated: lambda: ReminderEscalated(request, ("U0OWNER1",), 4, NOW),
         PendingSummary: lambda: PendingSummary("C0APPROVALS", (request,), 1, NOW),
+        RequesterOutcome: lambda: RequesterOutcome(
+            replace(request, status=Status.DENIED, decided_by="U0OWNER1"), timedelta(days=7)
+        ),
+        DeliveryGivenUp: lambda: DeliveryGivenUp(request, DeliveryKind.APPROVAL_UPDATE, 6, "x"),
     }
     return samples[kind]()
 

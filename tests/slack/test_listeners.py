@@ -20,20 +20,6 @@ from tests.support.slack_api import SlackApiStub, dispatch_signed
 SECRET = "signing-secret"  # noqa: S105 - test value
 
 
-@pytest.fixture(scope="module")
-def running_stub():
-    stub = SlackApiStub()
-    stub.start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def stub(running_stub: SlackApiStub) -> SlackApiStub:
-    running_stub.clear()
-    return running_stub
-
-
 @pytest.fixture
 def app_and_pool(stub: SlackApiStub):
     app = App(

@@ -6,7 +6,6 @@ The full HTTP path through `run` is tests/e2e/test_failure_and_reissue.py."""
 from __future__ import annotations
 
 import time
-import tomllib
 from types import SimpleNamespace
 
 import pytest
@@ -21,18 +20,17 @@ from bot.domain.states import Status
 from bot.domain.storage import NewRequest
 from bot.services.provision import ProvisioningService
 from bot.services.worker import ProvisioningWorker
-from bot.settings import parse_config
 from bot.slack.after_ack import AfterAck
 from bot.slack.listeners import NOT_A_REQUEST, provisioning
 from bot.slack.notifier import SlackNotifier
 from bot.slack.surfaces.approval_message import PROVISION_RETRY, PROVISION_ROLLBACK
 from bot.store import build_stores
-from tests.conftest import MINIMAL_CONFIG
-from tests.support.slack_api import SlackApiStub, dispatch_signed, form
+from tests.support.configs import bot_config
+from tests.support.slack_api import dispatch_signed, form
 
 SECRET = "signing-secret"  # noqa: S105 - test value
 OWNER, REQUESTER, OTHER = "U0OWNER1", "U0REQ", "U0OTHER"
-CONFIG = parse_config(tomllib.loads(MINIMAL_CONFIG), "test.toml")
+CONFIG = bot_config()
 
 
 class ScriptedProvisioner:
@@ -59,20 +57,6 @@ class ScriptedProvisioner:
 
     def roll_back(self, request: RequestView) -> None:
         self.calls.append(("roll_back", request.id))
-
-
-@pytest.fixture(scope="module")
-def running_stub():
-    stub = SlackApiStub()
-    stub.start()
-    yield stub
-    stub.stop()  # waits out serve_forever's poll: once per module, not per test
-
-
-@pytest.fixture
-def stub(running_stub: SlackApiStub) -> SlackApiStub:
-    running_stub.clear()
-    return running_stub
 
 
 def click(app: App, action_id: str, value: str, user: str) -> int:

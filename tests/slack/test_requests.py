@@ -188,16 +188,19 @@ def test_a_good_signature_still_passes_alongside(bot: Bot) -> None:
     assert status == 200
 
 
-def test_failed_announcement_keeps_the_request(bot: Bot) -> None:
+def test_failed_announcement_keeps_the_request_and_queues_the_post(bot: Bot) -> None:
     bot.api.fail("chat.postMessage", "channel_not_found")
     status, answer = bot.submit(ALICE, payloads.request_values("developer", unique("alice")))
     assert (status, answer) == (200, None)
-    bot.api.wait_for("chat.postMessage", 2)  # the approval post failed, the DM went out
-    time.sleep(0.1)
-    [request_id] = [bot.row(1).id]
-    row = bot.row(request_id)
+    bot.api.wait_for("chat.postMessage", 1)  # the approval post failed
+    deadline = time.monotonic() + 10
+    while "delivery_failed" not in bot.events(1) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    row = bot.row(1)
     assert row.status == "pending" and row.approval_ts is None
-    assert bot.events(request_id) == ["requested"]
+    # The outbox retries the post (and then DMs the requester, once).
+    assert bot.events(1) == ["requested", "delivery_failed"]
+    assert len(bot.api.calls_to("chat.postMessage")) == 1
 
 
 def test_rate_limited_post_is_retried(bot: Bot) -> None:

@@ -8,39 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
-
-from bot import crypto
 from bot.cli import main
 from bot.sandbox import INSTALL_HINT, SANDBOX_ACCOUNT
 from bot.slack.surfaces.approval_message import APPROVE_ACTION, PROVISION_RETRY
 from bot.slack.surfaces.sandbox_marks import SANDBOX_BLOCK_ID, SANDBOX_NOTE, SANDBOX_PREFIX
-from tests.slack.conftest import ALICE, BOB, CONFIG, OWNER1, OWNER2, SECRET
+from tests.slack.conftest import ALICE, BOB, CONFIG, OWNER1, SECRET
 from tests.support import slack_payloads as payloads
-from tests.support.processes import free_port, start_bot, wait_http
+from tests.support.processes import BotProcess, run_env
 from tests.support.slack_api import SlackApiStub, post_signed
+from tests.support.vault import reveal_over_http
 
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 VIEW_METHODS = ("views.open", "views.publish", "views.update", "views.push")
-
-
-@pytest.fixture
-def slack_stub():
-    api = SlackApiStub()
-    api.start()
-    for user, email in ((ALICE, "alice@example.com"), (BOB, "bob@example.com")):
-        api.add_user(user, email)
-    api.add_user(OWNER1, "owner1@example.com")
-    api.add_user(OWNER2, "owner2@example.com")
-    yield api
-    api.stop()
 
 
 def _has_note(blocks: list[dict]) -> bool:
@@ -50,45 +33,17 @@ def _has_note(blocks: list[dict]) -> bool:
     )
 
 
-def _reveal(url: str) -> dict:
-    """What the page's script does: prove the key, fetch the box, decrypt it."""
-    parts = urlsplit(url)
-    key = crypto.from_b64url(parts.fragment)
-    link_id = parts.path.rsplit("/", 1)[-1]
-    body = json.dumps({"proof": crypto.b64url(crypto.key_check(key))}).encode()
-    request = urllib.request.Request(  # noqa: S310
-        f"{parts.scheme}://{parts.netloc}{parts.path}/reveal",
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        sealed = json.loads(response.read())
-    box = crypto.SealedBox(
-        crypto.from_b64url(sealed["ciphertext"]), crypto.from_b64url(sealed["nonce"])
-    )
-    return json.loads(crypto.open_box(box, key, aad=link_id.encode("ascii")))
-
-
 def test_sandbox_runs_the_whole_flow_with_no_aws_and_marks_every_message(
-    tmp_path: Path, slack_stub: SlackApiStub, db_url: str
+    tmp_path: Path, slack_api: SlackApiStub, db_url: str
 ) -> None:
-    port = free_port()
     config = tmp_path / "bot.toml"
     config.write_text(CONFIG)
-    env = {  # no AWS_* variable at all: the sandbox must not need (or use) any
-        "BOT_CONFIG": str(config),
-        "PORT": str(port),
-        "DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack_stub.base_url,
-    }
-    log = tmp_path / "bot.log"
-    proc = start_bot(["run", "--sandbox", "--no-scheduler"], env, tmp_path, log)
-    url = f"http://127.0.0.1:{port}/slack/events"
+    # No AWS_* variable at all: the sandbox must not need (or use) any.
+    env = run_env(config, db_url, slack_api_url=slack_api.base_url, signing_secret=SECRET)
+    bot = BotProcess(["run", "--sandbox", "--no-scheduler"], env, tmp_path)
+    url = f"{bot.url}/slack/events"
     try:
-        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
+        bot.wait_ready()
 
         # The listeners' own answers: an ack with text, a modal.
         status, raw, _ = post_signed(url, payloads.slash_command(ALICE, "help"), SECRET)
@@ -96,7 +51,7 @@ def test_sandbox_runs_the_whole_flow_with_no_aws_and_marks_every_message(
         help_answer = json.loads(raw)
         assert help_answer["text"].startswith(SANDBOX_PREFIX)
         status, _, _ = post_signed(url, payloads.slash_command(ALICE, "developer"), SECRET)
-        [opened] = slack_stub.wait_for("views.open")
+        [opened] = slack_api.wait_for("views.open")
         assert opened["view"]["callback_id"] == "request_form"
 
         values = payloads.request_values("developer", "alice", console=True, programmatic=True)
@@ -104,49 +59,48 @@ def test_sandbox_runs_the_whole_flow_with_no_aws_and_marks_every_message(
             url, payloads.view_submission(ALICE, opened["view"], values), SECRET
         )
         assert (status, raw) == (200, b"")
-        slack_stub.wait_for("chat.postMessage", 2)  # approval message + confirmation DM
+        slack_api.wait_for("chat.postMessage", 2)  # approval message + confirmation DM
 
         # A non-owner's click: an ephemeral from a listener, nothing changes.
         post_signed(url, payloads.block_action(BOB, APPROVE_ACTION, "1"), SECRET)
-        slack_stub.wait_for("chat.postEphemeral")
+        slack_api.wait_for("chat.postEphemeral")
         post_signed(url, payloads.block_action(OWNER1, APPROVE_ACTION, "1"), SECRET)
 
         # Provisioned in the sandbox: the requester gets the one-time link.
         deadline = time.monotonic() + 30
         link = None
         while link is None and time.monotonic() < deadline:
-            for call in slack_stub.calls_to("chat.postMessage"):
+            for call in slack_api.calls_to("chat.postMessage"):
                 found = re.search(r"<(http[^|>]+/credentials/[^|>]+)\|", json.dumps(call))
                 if found:
                     link = found.group(1)
             time.sleep(0.05)
-        assert link, f"no credentials link was sent; calls: {slack_stub.methods()}"
-        revealed = _reveal(link)
-        assert revealed["user_name"] == "alice"
-        assert revealed["access_key_id"].startswith(("AKIA", "ASIA"))
-        assert revealed["password"] and revealed["secret_access_key"]
-        assert SANDBOX_ACCOUNT in revealed["console_url"]
-        slack_stub.wait_for("chat.postMessage", 4)  # "opened" notices follow the reveal
+        assert link, f"no credentials link was sent; calls: {slack_api.methods()}"
+        status, revealed = reveal_over_http(link)
+        assert status == 200 and revealed is not None
+        assert revealed.user_name == "alice"
+        assert revealed.access_key_id.startswith(("AKIA", "ASIA"))
+        assert revealed.password and revealed.secret_access_key
+        assert SANDBOX_ACCOUNT in revealed.console_url
+        slack_api.wait_for("chat.postMessage", 4)  # "opened" notices follow the reveal
 
         # Retry on a provisioned request: the Retry listener is wired in `run`; it refuses.
-        ephemerals = len(slack_stub.calls_to("chat.postEphemeral"))
+        ephemerals = len(slack_api.calls_to("chat.postEphemeral"))
         post_signed(url, payloads.block_action(OWNER1, PROVISION_RETRY, "1"), SECRET)
-        slack_stub.wait_for("chat.postEphemeral", ephemerals + 1)
+        slack_api.wait_for("chat.postEphemeral", ephemerals + 1)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0
-    output = log.read_text()
+        assert bot.stop() == 0
+    output = bot.text()
     assert "Traceback" not in output
     assert "sandbox mode" in output
 
-    sent = [(c.method, c.params) for c in slack_stub.calls if c.method in MESSAGE_METHODS]
+    sent = [(c.method, c.params) for c in slack_api.calls if c.method in MESSAGE_METHODS]
     assert {m for m, _ in sent} == set(MESSAGE_METHODS)
     for method, params in sent:
         assert params["text"].startswith(SANDBOX_PREFIX), (method, params["text"])
         if params.get("blocks"):
             assert _has_note(params["blocks"]), (method, params["blocks"])
-    views = [c.params["view"] for c in slack_stub.calls if c.method in VIEW_METHODS]
+    views = [c.params["view"] for c in slack_api.calls if c.method in VIEW_METHODS]
     assert views and all(_has_note(view["blocks"]) for view in views)
     # Marked once, even where the notifier and the client both could.
     assert all(p["text"].count(SANDBOX_PREFIX) == 1 for _, p in sent)

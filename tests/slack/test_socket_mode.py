@@ -8,13 +8,9 @@ records the acks. AWS is the shared moto server, so an approval provisions for r
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,11 +18,12 @@ from sqlalchemy import select
 from bot.slack.surfaces.approval_message import APPROVE_ACTION
 from bot.store.db import make_engine
 from bot.store.models import AccessRequest
-from tests.conftest import PG_SKIP_REASON, postgres_url, reset_postgres
 from tests.e2e.support import dm_links
 from tests.support import slack_payloads as payloads
+from tests.support.configs import S3_READ_ONLY, config_toml, profile
 from tests.support.moto import MotoServer, unique
-from tests.support.processes import free_port, start_bot, wait_http
+from tests.support.polling import wait_until
+from tests.support.processes import BotProcess, free_port, run_env
 from tests.support.slack_api import SlackApiStub, post_signed
 from tests.support.socket_mode import SocketModeStub, socket_payload
 
@@ -35,77 +32,69 @@ BOT_TOKEN = "xoxb-socket-test-token"  # noqa: S105 - a test value
 OWNER1, OWNER2, ALICE = "U0OWNER1", "U0OWNER2", "U0ALICE"
 APPROVALS = "C0APPROVALS"
 
-CONFIG = """
-[slack]
-approval_channel = "C0APPROVALS"
-owners = ["U0OWNER1", "U0OWNER2"]
 
-[aws]
-iam_path = "/socket/"
+def socket_config(group: str) -> str:
+    """One profile, `ops`, joining the IAM group `group`; two owners must agree."""
+    ops = profile(
+        "ops",
+        "Two owners must agree",
+        groups=[group],
+        policies=[S3_READ_ONLY],
+        console=True,
+        programmatic=True,
+        approvals_required=2,
+    )
+    return config_toml(ops, aws={"iam_path": "/socket/"})
 
-[[profiles]]
-name = "ops"
-description = "Two owners must agree"
-groups = ["{group}"]
-policies = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
-console = true
-programmatic = true
-approvals_required = 2
-"""
+
+def socket_env(config: Path, db_url: str, api: SlackApiStub, **extra: str) -> dict[str, str]:
+    """A Socket Mode bot's environment: the app token, and no signing secret (Socket Mode
+    needs none)."""
+    return run_env(
+        config,
+        db_url,
+        slack_api_url=api.base_url,
+        bot_token=BOT_TOKEN,
+        signing_secret=None,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        **extra,
+    )
 
 
 @pytest.fixture
-def slack() -> Iterator[tuple[SlackApiStub, SocketModeStub]]:
-    api, socket = SlackApiStub(), SocketModeStub()
-    api.start()
-    api.socket_url = socket.start()
+def slack(slack_stub: SlackApiStub) -> Iterator[tuple[SlackApiStub, SocketModeStub]]:
+    """The Web API stand-in, whose apps.connections.open hands out the Socket Mode
+    stand-in's URL."""
+    socket = SocketModeStub()
+    slack_stub.socket_url = socket.start()
     for user, email in ((ALICE, "alice@example.com"), (OWNER1, None), (OWNER2, None)):
-        api.add_user(user, email)
-    yield api, socket
+        slack_stub.add_user(user, email)
+    yield slack_stub, socket
     socket.stop()
-    api.stop()
 
 
-def _wait(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_socket_mode_request_to_provisioned(
-    database: str,
+    db_url: str,
     tmp_path: Path,
     slack: tuple[SlackApiStub, SocketModeStub],
     moto_server: MotoServer,
 ) -> None:
     api, socket = slack
-    if database == "sqlite":
-        db_url = f"sqlite:///{tmp_path / 'socket.db'}"
-    else:
-        db_url = postgres_url() or pytest.skip(PG_SKIP_REASON)
-        reset_postgres(db_url)
     group = unique("socket")
     moto_server.client("iam").create_group(GroupName=group)
     config = tmp_path / "bot.toml"
-    config.write_text(CONFIG.format(group=group))
+    config.write_text(socket_config(group))
     port = free_port()
-    env = {
+    env = socket_env(
+        config,
+        db_url,
+        api,
+        PORT=str(port),
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        LOG_LEVEL="DEBUG",  # the chattiest the SDKs get must still leak nothing
         **moto_server.env(),
-        "BOT_CONFIG": str(config),
-        "DATABASE_URL": db_url,
-        "PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_APP_TOKEN": APP_TOKEN,  # and no SLACK_SIGNING_SECRET: Socket Mode needs none
-        "SLACK_API_URL": api.base_url,
-        "LOG_LEVEL": "DEBUG",  # the chattiest the SDKs get must still leak nothing
-    }
-    log = tmp_path / "bot.log"
-    proc = start_bot(["run", "--no-scheduler"], env, tmp_path, log)
+    )
+    bot = BotProcess(["run", "--no-scheduler"], env, tmp_path)
     engine = make_engine(db_url)
 
     def status(request_id: int) -> str:
@@ -113,8 +102,8 @@ def test_socket_mode_request_to_provisioned(
             return conn.scalar(select(AccessRequest.status).where(AccessRequest.id == request_id))
 
     try:
-        base = f"http://127.0.0.1:{port}"
-        assert wait_http(f"{base}/healthz", proc=proc) == 200
+        base = bot.url
+        bot.wait_ready()
         socket.wait_connected()
         [opened] = [c for c in api.calls if c.method == "apps.connections.open"]
         assert opened.token == APP_TOKEN
@@ -157,8 +146,8 @@ def test_socket_mode_request_to_provisioned(
                 )
             ).one()
         assert status(request_id) == "pending"
-        approval_ts = approval_ts or _wait(
-            lambda: _approval_ts(engine, request_id), "the approval message"
+        approval_ts = approval_ts or wait_until(
+            lambda: _approval_ts(engine, request_id), 15, "the approval message"
         )
 
         # Live: /healthz keeps answering while the socket carries the events.
@@ -181,8 +170,8 @@ def test_socket_mode_request_to_provisioned(
             OWNER2, APPROVE_ACTION, str(request_id), message_ts=approval_ts
         )
         socket.wait_ack(socket.interactive(socket_payload(click)))
-        _wait(lambda: status(request_id) == "provisioned", "provisioned")
-        [(_, link)] = _wait(lambda: dm_links(api, ALICE), "the credentials link DM")
+        wait_until(lambda: status(request_id) == "provisioned", 15, "provisioned")
+        [(_, link)] = wait_until(lambda: dm_links(api, ALICE), 15, "the credentials link DM")
         assert moto_server.client("iam").get_user(UserName=name)["User"]["Path"] == "/socket/"
 
         # An Events API callback over the socket: App Home is published.
@@ -194,10 +183,10 @@ def test_socket_mode_request_to_provisioned(
         acked = [a["envelope_id"] for a in socket.acks()]
         assert len(acked) == len(set(acked)) == 6
     finally:
-        exit_code = _stop(proc)
+        exit_code = bot.stop()
         engine.dispose()
 
-    text = log.read_text()
+    text = bot.text()
     assert exit_code == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
     link_key = link.partition("#")[2]
@@ -215,42 +204,23 @@ def _approval_ts(engine, request_id: int) -> str | None:
         return conn.scalar(select(AccessRequest.approval_ts).where(AccessRequest.id == request_id))
 
 
-def _stop(proc: subprocess.Popen) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-
-
-def _minimal_env(tmp_path: Path, api: SlackApiStub, port: int) -> dict[str, str]:
+def _minimal_env(tmp_path: Path, api: SlackApiStub) -> dict[str, str]:
     config = tmp_path / "bot.toml"
-    config.write_text(CONFIG.format(group="unused"))
-    return {
-        "BOT_CONFIG": str(config),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
-        "PORT": str(port),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_APP_TOKEN": APP_TOKEN,
-        "SLACK_API_URL": api.base_url,
-    }
+    config.write_text(socket_config("unused"))
+    return socket_env(config, f"sqlite:///{tmp_path / 'socket.db'}", api)
 
 
 def test_socket_mode_follows_slacks_refresh_to_a_new_connection(
     tmp_path: Path, slack: tuple[SlackApiStub, SocketModeStub]
 ) -> None:
     api, socket = slack
-    port = free_port()
-    log = tmp_path / "bot.log"
-    proc = start_bot(["run", "--no-scheduler"], _minimal_env(tmp_path, api, port), tmp_path, log)
+    bot = BotProcess(["run", "--no-scheduler"], _minimal_env(tmp_path, api), tmp_path)
     try:
-        assert wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc) == 200
+        bot.wait_ready()
         first = socket.wait_connected()
         socket.refresh()
         second = socket.wait_connected(2)
-        _wait(lambda: first.closed_at is not None, "the old connection to close")
+        wait_until(lambda: first.closed_at is not None, 15, "the old connection to close")
         assert second.closed_at is None
         assert api.methods().count("apps.connections.open") == 2
 
@@ -260,9 +230,9 @@ def test_socket_mode_follows_slacks_refresh_to_a_new_connection(
         assert [m["envelope_id"] for m in second.received] == [envelope]
         api.wait_for("views.open")
     finally:
-        exit_code = _stop(proc)
+        exit_code = bot.stop()
     assert exit_code == 0
-    assert "Traceback" not in log.read_text()
+    assert "Traceback" not in bot.text()
 
 
 def test_socket_mode_refused_app_token_is_one_clear_line(
@@ -270,11 +240,9 @@ def test_socket_mode_refused_app_token_is_one_clear_line(
 ) -> None:
     api, socket = slack
     api.fail("apps.connections.open", "invalid_auth")
-    port = free_port()
-    log = tmp_path / "bot.log"
-    proc = start_bot(["run", "--no-scheduler"], _minimal_env(tmp_path, api, port), tmp_path, log)
-    assert proc.wait(timeout=20) == 1
-    text = log.read_text()
+    bot = BotProcess(["run", "--no-scheduler"], _minimal_env(tmp_path, api), tmp_path)
+    assert bot.proc.wait(timeout=20) == 1
+    text = bot.text()
     assert "Slack refused to open a Socket Mode connection (invalid_auth)" in text
     assert "SLACK_APP_TOKEN" in text
     assert "Traceback" not in text and APP_TOKEN not in text

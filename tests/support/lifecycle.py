@@ -4,7 +4,6 @@ tests/support/notifier.py)."""
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,46 +11,38 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.events import Event
 from bot.domain.requests import MessageRef
 from bot.domain.states import Status
-from bot.settings import BotConfig, parse_config
+from bot.settings import BotConfig
 from bot.store import Stores, build_stores
 from tests.support import requests
+from tests.support.configs import DEVELOPER, bot_config, config_toml, profile
 from tests.support.notifier import RecordingNotifier
 
-LIFECYCLE_CONFIG = """
-[slack]
-approval_channel = "C0APPROVALS"
-owners = ["U0OWNER1", "U0OWNER2", "U0OWNER3"]
-
-[reminders]
-every = "4h"
-remind_after = "1h"
-expire_after = "7d"
-
-[[profiles]]
-name = "developer"
-description = "Read/write on dev resources"
-groups = ["developers"]
-console = true
-programmatic = true
-approvals_required = 1
-
-[[profiles]]
-name = "prod"
-description = "Production, two owners must agree"
-groups = ["prod"]
-console = true
-programmatic = false
-approvals_required = 2
-"""
-
-# The config seed_request freezes rules from when the caller gives none.
-_SEED_CONFIG = parse_config(tomllib.loads(LIFECYCLE_CONFIG), "test")
+REMINDERS = {"every": "4h", "remind_after": "1h", "expire_after": "7d"}
+PROD = profile(
+    "prod",
+    "Production, two owners must agree",
+    groups=["prod"],
+    console=True,
+    programmatic=False,
+    approvals_required=2,
+)
 
 
 def lifecycle_config(**reminders: str) -> BotConfig:
-    doc = tomllib.loads(LIFECYCLE_CONFIG)
-    doc["reminders"].update(reminders)
-    return parse_config(doc, "test")
+    """Three owners, no [aws]; `developer` (one approval) and `prod` (two); REMINDERS
+    with `reminders` changed."""
+    toml = config_toml(
+        DEVELOPER,
+        PROD,
+        owners=("U0OWNER1", "U0OWNER2", "U0OWNER3"),
+        aws=None,
+        reminders={**REMINDERS, **reminders},
+    )
+    return bot_config(toml, "test")
+
+
+# The config seed_request freezes rules from when the caller gives none.
+_SEED_CONFIG = lifecycle_config()
 
 
 def approval_ts(request_id: int) -> str:

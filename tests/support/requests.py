@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
@@ -18,10 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import crypto
 from bot.domain.config import BotConfig
 from bot.domain.credentials import Credentials, IssuedLink
+from bot.domain.ports import Clock, Notifier, Provisioner
 from bot.domain.requests import MessageRef, RequestView
 from bot.domain.rules import FrozenRules, freeze
 from bot.domain.states import Status
 from bot.domain.storage import Lease, NewRequest
+from bot.services.provision import ProvisioningService
 from bot.store import Stores
 from bot.store.models import AccessRequest, AuditEvent, CredentialLink
 
@@ -124,6 +127,29 @@ def provision(
         stores.requests.set_requester_dm(request_id, dm)
         view = get(stores, request_id)
     return view, link
+
+
+def provisioning_service(
+    stores: Stores,
+    provisioner: Provisioner,
+    notifier: Notifier,
+    clock: Clock,
+    config: BotConfig,
+    *,
+    public_url: str = PUBLIC_URL,
+    store: Any = None,
+) -> ProvisioningService:
+    """The provisioning use case over `stores` (`store` in place of their provisioning
+    store when given: a wrapper that fails on purpose), AWS being `provisioner`."""
+    return ProvisioningService(
+        store or stores.provisioning,
+        stores.requests,
+        provisioner,
+        notifier,
+        clock,
+        config,
+        public_url=public_url,
+    )
 
 
 def get(stores: Stores, request_id: int) -> RequestView:

@@ -82,6 +82,13 @@ class SlackApiStub:
             self._server.shutdown()
             self._server.server_close()
 
+    def __enter__(self) -> SlackApiStub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     # --- scripting -----------------------------------------------------------
 
     def add_user(

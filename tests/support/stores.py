@@ -1,12 +1,10 @@
 """Helpers for the store tests (tests/integration/test_store*.py): requests with frozen
-rules, sealed links without real crypto, and a thread race."""
+rules and sealed links without real crypto (their thread race is
+tests/support/concurrency.py)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from bot.domain.credentials import SealedBox, SealedLink
 from bot.domain.requests import RequestView
@@ -14,8 +12,6 @@ from bot.domain.rules import FrozenRules
 from bot.domain.states import Status
 from bot.domain.storage import Lease, NewRequest
 from bot.store import Stores
-
-T = TypeVar("T")
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=15)
@@ -80,28 +76,3 @@ def provisioned(
     )
     assert view is not None and view.status is Status.PROVISIONED
     return view
-
-
-def race(contenders: int, attempt: Callable[[int], T]) -> list[T]:
-    """Run `attempt(i)` on `contenders` threads released at once; their results."""
-    barrier = threading.Barrier(contenders)
-    results: list[T] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            result = attempt(i)
-            with lock:
-                results.append(result)
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(contenders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == [], errors
-    return results

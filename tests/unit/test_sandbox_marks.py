@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 
 from bot.sandbox import SANDBOX_ACCOUNT, start_sandbox_aws
-from bot.settings import parse_config
 from bot.slack.sandbox import mark_payload
 from bot.slack.surfaces.blockkit import MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, mrkdwn
 from bot.slack.surfaces.sandbox_marks import (
@@ -18,7 +15,7 @@ from bot.slack.surfaces.sandbox_marks import (
     sandbox_text,
     sandbox_view,
 )
-from tests.conftest import MINIMAL_CONFIG
+from tests.support.configs import DEVELOPER, READ_ONLY, bot_config, config_toml, profile
 
 
 def test_text_is_prefixed_once() -> None:
@@ -71,28 +68,26 @@ def test_only_what_people_see_is_marked(method: str, payload: dict, marked_keys:
     assert changed == marked_keys
 
 
-SANDBOX_CONFIG = (
-    MINIMAL_CONFIG.replace(
-        'iam_path = "/onboarding/"',
-        'iam_path = "/onboarding/"\n'
-        f'permissions_boundary = "arn:aws:iam::{SANDBOX_ACCOUNT}:policy/boundaries/DevBoundary"',
-    )
-    + f"""
-[[profiles]]
-name = "analyst"
-description = "Reads the warehouse"
-groups = ["developers", "analysts"]
-policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess",
-            "arn:aws:iam::{SANDBOX_ACCOUNT}:policy/team/WarehouseRead"]
-console = true
-programmatic = false
-approvals_required = 1
-"""
+SANDBOX_CONFIG = config_toml(
+    DEVELOPER,
+    profile(
+        "analyst",
+        "Reads the warehouse",
+        groups=["developers", "analysts"],
+        policies=[READ_ONLY, f"arn:aws:iam::{SANDBOX_ACCOUNT}:policy/team/WarehouseRead"],
+        console=True,
+        programmatic=False,
+        approvals_required=1,
+    ),
+    aws={
+        "iam_path": "/onboarding/",
+        "permissions_boundary": f"arn:aws:iam::{SANDBOX_ACCOUNT}:policy/boundaries/DevBoundary",
+    },
 )
 
 
 def test_sandbox_creates_what_the_profiles_name_and_nothing_leaves_the_process() -> None:
-    config = parse_config(tomllib.loads(SANDBOX_CONFIG), "sandbox.toml")
+    config = bot_config(SANDBOX_CONFIG, "sandbox.toml")
     sandbox = start_sandbox_aws(config)
     try:
         iam = sandbox.session.client("iam")

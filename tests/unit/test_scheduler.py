@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.scheduler import (
+    DELIVER_JOB,
     EXPIRE_JOB,
     PURGE_JOB,
     RECOVER_JOB,
@@ -46,6 +47,16 @@ def test_lifecycle_jobs_order_and_intervals() -> None:
     clock = FakeClock()
     assert all(outcome.ok for outcome in run_sweeps_once(jobs, clock))
     assert calls == [(name, clock.now()) for name in ("expire", "remind", "recover", "purge")]
+
+
+@pytest.mark.parametrize(
+    ("every", "deliver_every"),
+    [(timedelta(hours=4), timedelta(seconds=30)), (timedelta(seconds=1), timedelta(seconds=1))],
+)
+def test_the_delivery_sweep_runs_last_every_30s_or_faster(every, deliver_every) -> None:  # noqa: ANN001
+    jobs = lifecycle_jobs(Reminders(every=every), remind=print, expire=print, deliver=print)
+    assert [j.id for j in jobs] == [EXPIRE_JOB, REMIND_JOB, DELIVER_JOB]
+    assert jobs[-1].every == deliver_every
 
 
 def test_run_sweeps_once_runs_every_job_even_after_a_failure(caplog) -> None:  # noqa: ANN001

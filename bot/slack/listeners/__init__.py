@@ -9,18 +9,27 @@ Every click and submission is acked at once and its work runs after the ack on t
 answer within 3 seconds, and the database and Web API calls take longer in a burst.
 Only the slash command's help/status and the request form's validation answer in
 their ack, because that is the only way to show them.
+
+Every click gets an answer: when the database cannot record it (StoreUnavailable),
+the clicker is told so ephemerally and the message is left as it was, buttons and all,
+to click again; a command or form that fails in its ack is answered the same way
+(`answer_errors`), never with a 500.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltResponse
 from slack_sdk import WebClient
 
-from bot.slack.listeners.replies import tell_actor
+from bot.domain.errors import StoreUnavailable
+from bot.slack.listeners.replies import not_recorded, tell_actor, tell_not_recorded
 from bot.slack.surfaces.approval_message import request_id_of
+from bot.slack.surfaces.request_modal import REASON_BLOCK
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -34,16 +43,19 @@ RequestWork = Callable[[int, Body, WebClient], None]
 
 NOT_A_REQUEST = "That button does not belong to a request."
 
+log = logging.getLogger("bot.slack")
+
 
 def on_action(app: App, after_ack: AfterAck, action_id: str, work: Work) -> None:
     """A block action: ack at once, then `work(body, client)` on the after-ack pool
-    (which logs an exception's type and carries on)."""
-    app.action(action_id)(_acked(after_ack, work))
+    (which logs an exception's type and carries on); a click the database could not
+    record is answered "not recorded"."""
+    app.action(action_id)(_acked(after_ack, _answering(work)))
 
 
 def on_view(app: App, after_ack: AfterAck, callback_id: str, work: Work) -> None:
     """A view submission that closes the modal: ack at once, work after the ack."""
-    app.view(callback_id)(_acked(after_ack, work))
+    app.view(callback_id)(_acked(after_ack, _answering(work)))
 
 
 def on_event(app: App, after_ack: AfterAck, event_type: str, work: Work) -> None:
@@ -68,6 +80,49 @@ def on_button(
     on_action(app, after_ack, action_id, with_request)
 
 
+def _answering(work: Work) -> Work:
+    """`work`, telling the clicker when the database could not record their click."""
+
+    def answered(body: Body, client: WebClient) -> None:
+        try:
+            work(body, client)
+        except StoreUnavailable as exc:
+            log.warning("%s not recorded: %s", work.__name__, exc)
+            tell_not_recorded(client, body, exc)
+
+    answered.__name__ = work.__name__
+    return answered
+
+
+def answer_errors(
+    error: Exception, body: Body, response: BoltResponse | None
+) -> BoltResponse | None:
+    """Bolt's error handler, for a listener that failed before its ack (the command's
+    status, the request form's submission): an answer instead of a 500, and one log
+    line with the error's type, never its text (it may quote SQL or a payload)."""
+    log.error("slack listener failed: %s", type(error).__name__)
+    if response is None:  # acked already: the after-ack work answers for itself
+        return None
+    text = not_recorded(error) if isinstance(error, StoreUnavailable) else None
+    if body.get("type") == "view_submission":
+        errors = {REASON_BLOCK: text or "Something went wrong. Please try again."}
+        return _json({"response_action": "errors", "errors": errors})
+    if body.get("command"):
+        return _json(
+            {
+                "response_type": "ephemeral",
+                "text": text or "Something went wrong. Please try again.",
+            }
+        )
+    return None
+
+
+def _json(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(payload), headers={"content-type": "application/json"}
+    )
+
+
 def _acked(after_ack: AfterAck, work: Work) -> Callable[..., None]:
     def listener(ack: Ack, body: Body, client: WebClient) -> None:
         ack()
@@ -80,6 +135,7 @@ def _acked(after_ack: AfterAck, work: Work) -> Callable[..., None]:
 def register_all(app: App, services: Services, after_ack: AfterAck) -> None:
     from bot.slack.listeners import credentials, decisions, home, provisioning, requests
 
+    app.error(answer_errors)
     requests.register(app, services, after_ack)
     decisions.register(app, services, after_ack)
     home.register(app, services, after_ack)

@@ -1,5 +1,5 @@
 """Answers to the person who clicked, where they clicked: a notice on their App Home, or
-an ephemeral message in the channel."""
+an ephemeral message in the channel; and "not recorded" when the database is down."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.slack.calls import slack_call
 from bot.slack.surfaces.app_home import home_view
-from bot.slack.surfaces.approval_message import Origin
+from bot.slack.surfaces.approval_message import Origin, parse_deny
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -29,12 +29,15 @@ def publish_home(
 ) -> None:
     """App Home: the viewer's requests; for an owner, the queue of the accounts they own."""
     own = services.queries.of_requester(user_id)
-    pending = services.queries.pending(user_id) if services.queries.is_owner(user_id) else None
+    owner = services.queries.is_owner(user_id)
+    pending = services.queries.pending(user_id) if owner else None
+    # What the outbox gave up on (docs/architecture.md, "Deliveries (outbox)").
+    undelivered = services.deliveries.undelivered(user_id) if owner and services.deliveries else []
     slack_call(
         "views.publish",
         client.views_publish,
         user_id=user_id,
-        view=home_view(own, pending, notice=notice),
+        view=home_view(own, pending, notice=notice, undelivered=undelivered),
     )
 
 
@@ -55,3 +58,33 @@ def tell(client: WebClient, services: Services, user_id: str, origin: Origin, te
 def tell_actor(client: WebClient, services: Services, body: dict[str, Any], text: str) -> None:
     """Answer the clicker of a block action where they clicked."""
     tell(client, services, body["user"]["id"], origin_of(body), text)
+
+
+def not_recorded(error: Exception) -> str:
+    """What the clicker is told when the database could not record their click."""
+    return f"Not recorded: {error}. Please try again."
+
+
+def tell_not_recorded(client: WebClient, body: dict[str, Any], error: Exception) -> None:
+    """Tell the clicker their click was not recorded, without the database: an
+    ephemeral message where they clicked (App Home, which needs the database to be
+    drawn, is left as it was: a DM says it instead). The clicked message is not
+    touched, so its buttons stay."""
+    user_id = (body.get("user") or {}).get("id")
+    if not user_id:
+        return
+    if body.get("type") == "view_submission":
+        origin = parse_deny(body.get("view") or {}).origin  # where the modal was opened
+    else:
+        origin = origin_of(body)
+    text = not_recorded(error)
+    if origin.channel and not origin.home:
+        slack_call(
+            "chat.postEphemeral",
+            client.chat_postEphemeral,
+            channel=origin.channel,
+            user=user_id,
+            text=text,
+        )
+    else:
+        slack_call("chat.postMessage", client.chat_postMessage, channel=user_id, text=text)

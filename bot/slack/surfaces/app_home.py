@@ -9,7 +9,8 @@ from typing import Any
 from bot.domain.requests import RequestView
 from bot.domain.rules import PROFILE_GONE
 from bot.domain.states import Status
-from bot.slack.surfaces.approval_message import decision_buttons
+from bot.domain.storage import Delivery
+from bot.slack.surfaces.approval_message import UNDELIVERED, decision_buttons
 from bot.slack.surfaces.blockkit import (
     Block,
     access_kinds,
@@ -51,10 +52,12 @@ def home_view(
     pending: Sequence[RequestView] | None,
     *,
     notice: str | None = None,
+    undelivered: Sequence[tuple[RequestView, Delivery]] = (),
 ) -> dict[str, Any]:
     """The viewer's requests (a pending one can be cancelled); with `pending` given (the
-    viewer owns accounts) the queue waiting for them, with the approval buttons. An
-    answer to the viewer's last click goes on top as `notice`."""
+    viewer owns accounts) the queue waiting for them, with the approval buttons, and
+    what Slack never accepted for their requests (`undelivered`). An answer to the
+    viewer's last click goes on top as `notice`."""
     blocks: list[Block] = []
     if notice:
         blocks.append(context(notice))
@@ -68,7 +71,28 @@ def home_view(
         blocks.append(block)
     if pending is not None:
         blocks += _queue(pending)
+    if undelivered:
+        blocks += _undelivered(undelivered)
     return {"type": "home", "blocks": blocks}
+
+
+def _undelivered(entries: Sequence[tuple[RequestView, Delivery]]) -> list[Block]:
+    """Messages the bot stopped retrying (docs/architecture.md, "Deliveries (outbox)")."""
+    blocks: list[Block] = [
+        {"type": "divider"},
+        {"type": "header", "text": plain("Undelivered", 150)},
+    ]
+    for request, delivery in entries[:MAX_LISTED]:
+        what = UNDELIVERED.get(delivery.kind, delivery.kind.value)
+        blocks.append(
+            mrkdwn(
+                f":warning: *#{request.id}* <@{request.requester_id}> · Slack did not accept "
+                f"{what} after {delivery.attempts} attempts "
+                f"({escape(delivery.last_error or 'no answer')}) · "
+                f"{status_label(request)}"
+            )
+        )
+    return blocks
 
 
 def _queue(pending: Sequence[RequestView]) -> list[Block]:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.errors import DeliveryKind
 from bot.domain.requests import RequestView
 from bot.domain.rules import PROFILE_GONE
 from bot.domain.states import Status
@@ -147,6 +148,17 @@ _PROGRESS = {
     Status.PROVISIONED: ":white_check_mark: IAM user `{user}` created; the requester got a link.",
     Status.REVOKED: ":wastebasket: IAM user `{user}` was removed (rolled back).",
 }
+# Provisioned, but no DM of the current link was accepted yet (the outbox retries it):
+# the message never claims a delivery that has not happened.
+_DELIVERING = ":white_check_mark: IAM user `{user}` created; delivering the link to the requester…"
+
+# What each kind of undelivered message is, for the owners.
+UNDELIVERED = {
+    DeliveryKind.APPROVAL_POST: "the approval message",
+    DeliveryKind.APPROVAL_UPDATE: "an update of the approval message",
+    DeliveryKind.REQUESTER_OUTCOME: "the requester's DM about the decision",
+    DeliveryKind.CREDENTIALS: "the requester's credentials link",
+}
 
 
 def provisioning_blocks(request: RequestView) -> list[Block]:
@@ -156,6 +168,8 @@ def provisioning_blocks(request: RequestView) -> list[Block]:
     if request.status is Status.FAILED:
         return _failed_blocks(request, user)
     template = _PROGRESS.get(request.status)
+    if request.status is Status.PROVISIONED and not request.requester_dm_ts:
+        template = _DELIVERING
     if template is None:
         return []
     progress = context(template.format(user=user))
@@ -211,6 +225,19 @@ def provisioning_failed_text(request: RequestView) -> str:
     return truncate(
         f"Provisioning of request #{request.id} (IAM user {escape(request.iam_user_name)}) "
         f"failed: {escape(request.last_error or 'unknown error')}. Retry or roll back above."
+    )
+
+
+def undelivered_text(request: RequestView, kind: DeliveryKind, attempts: int, error: str) -> str:
+    """The owners' note that the outbox gave up on a message (docs/architecture.md,
+    "Deliveries (outbox)"); App Home and `aws-access-bot requests` list it too."""
+    what = UNDELIVERED.get(kind, kind.value)
+    hint = (
+        " Re-issue the credentials to send a new link." if kind is DeliveryKind.CREDENTIALS else ""
+    )
+    return truncate(
+        f":warning: Slack did not accept {what} for request #{request.id} after "
+        f"{attempts} attempts ({escape(error or 'no answer')}); the bot stopped retrying.{hint}"
     )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.credentials import IssuedLink
 from bot.domain.requests import RequestView
+from bot.domain.states import Status
 from bot.settings import format_duration
 from bot.slack.surfaces.blockkit import Block, context, escape, mrkdwn, slack_date, who
 from bot.slack.surfaces.request_modal import COMMAND
@@ -55,6 +56,24 @@ def expired_message(request: RequestView, expired_after: timedelta) -> tuple[str
         f"a decision. To ask again, run `{COMMAND} {escape(request.profile)}`."
     )
     return text, [mrkdwn(text)]
+
+
+def outcome_message(
+    request: RequestView, expired_after: timedelta
+) -> tuple[str, list[Block] | None] | None:
+    """The requester's DM for where the request stands (the outbox's retry of a lost
+    one), or None when that state has no DM of its own (cancelled by the requester,
+    provisioned: the link's DM says it all, rolled back, still pending)."""
+    by = request.decided_by or ""
+    if request.status in (Status.APPROVED, Status.PROVISIONING):
+        return approved_text(request, by), None
+    if request.status is Status.DENIED:
+        return denied_text(request, by), None
+    if request.status is Status.EXPIRED:
+        return expired_message(request, expired_after)
+    if request.status is Status.FAILED:
+        return delayed_text(request), None
+    return None
 
 
 # --- the credentials link (flow 4) -------------------------------------------------
