@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import AccessRequest
 from tests.e2e.conftest import SECRET, SlackDriver
-from tests.e2e.stall_proxy import StallProxy
 from tests.e2e.support import (
     ALICE,
     dm_links,
@@ -26,6 +25,7 @@ from tests.e2e.support import (
     render_config,
     slack_bodies,
 )
+from tests.faults.proxies import FaultProxy
 from tests.support.databases import database_url
 from tests.support.moto import unique
 from tests.support.polling import wait_until
@@ -38,7 +38,7 @@ LEASE = '\n[provisioning]\nlease = "2s"\n'
 
 @pytest.fixture
 def proxy(moto_server):
-    proxy = StallProxy(moto_server.endpoint).start()
+    proxy = FaultProxy(moto_server.endpoint).start()
     yield proxy
     proxy.stop()
 

@@ -13,7 +13,8 @@ Web API method (`/api/chat.postMessage`).
     proxy.refuse(True)                              # every call: connection closed at once
 
 `TcpProxy` forwards raw TCP (PostgreSQL) and can cut every open connection or refuse
-new ones, as a network partition or a database restart would.
+new ones, as a network partition or a database restart would. Polling for what the bot
+does next is tests/support/polling.py's `wait_until`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,7 +69,8 @@ class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.seen: list[Seen] = []
-        self.held = threading.Event()
+        self.held = threading.Event()  # a held call arrived
+        self.forwarded = threading.Event()  # ... and reached upstream after its release
         self._release = threading.Event()
         self._faults: dict[str, list[Fault]] = {}
         self._refusing = False
@@ -184,6 +185,8 @@ class FaultProxy:
             self.held.set()
             self._release.wait(timeout=60)
         status, headers, payload = self._forward(request, body)
+        if fault is not None and fault.kind == "hold":
+            self.forwarded.set()
         if fault is not None and fault.kind == "drop":
             _hang_up(request)  # upstream did the work; the caller never hears of it
             return
@@ -315,15 +318,3 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
     for sock in (src, dst):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-
-
-def wait_until(check: Callable[[], Any], *, timeout: float = 15.0, every: float = 0.05) -> Any:
-    """Poll `check` until it returns something truthy; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout}s: {check}")
-        time.sleep(every)
