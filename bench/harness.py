@@ -51,6 +51,7 @@ class Figure:
 @dataclass
 class Report:
     figures: list[Figure] = field(default_factory=list)
+    summary: dict[str, object] = field(default_factory=dict)
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def add(self, *args, **kwargs) -> Figure:
@@ -74,6 +75,7 @@ class Report:
         payload = {
             "started": self.started,
             "machine": {"python": platform.python_version(), "cpus": _cpus()},
+            "summary": self.summary,
             "figures": [asdict(f) | {"ratio": f.ratio} for f in self.figures],
         }
         path.write_text(json.dumps(payload, indent=2) + "\n")
@@ -81,9 +83,32 @@ class Report:
 
 def format_value(f: Figure) -> str:
     text = f"{f.value:,.2f} {f.unit}"
-    if f.baseline is not None:
+    if f.ratio is not None:
         text += f"  (baseline {f.baseline:,.2f}, ratio {f.ratio:.2f}x)"
+    elif f.baseline is not None:
+        text += f"  (baseline {f.baseline:,.2f})"
     return text
+
+
+def git_commit() -> str:
+    """HEAD, with "+dirty" when a file under bot/ differs from it: then the figures are
+    not of that commit."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=30
+            )
+        except OSError:
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "bot")
+    return head + ("+dirty" if dirty else "")
 
 
 def _cpus() -> int:

@@ -4,6 +4,7 @@ threads never share a GIL with the server being measured."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,6 +70,14 @@ class Server:
     def rss_mb(self) -> float:
         return _status_kb(self.process.pid, "VmRSS") / 1024
 
+    def backlog(self) -> int:
+        """Jobs the server still has queued or running after its acks (the bot's
+        /healthz says; the bare app runs its work on the listener threads: 0)."""
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.url}/healthz", timeout=10) as response:  # noqa: S310
+            return int(json.load(response).get("backlog", 0))
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -129,9 +138,57 @@ def start_bot(
     return _start("bot", ["-m", "bot", "run"], env, workdir)
 
 
-def start_bare(workdir: Path, slack_api_url: str) -> Server:
-    env = {"SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_api_url}
+def start_bare(
+    workdir: Path,
+    slack_api_url: str,
+    aws_env: Mapping[str, str],
+    *,
+    mode: str = "approve",
+    iam_prefix: str = "bare",
+) -> Server:
+    env = {
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "BARE_MODE": mode,
+        "BARE_IAM_PREFIX": iam_prefix,
+        **aws_env,
+    }
     return _start("bare", ["-m", "bench.bare_app"], env, workdir)
+
+
+def start_moto(workdir: Path, iam_users: int = 0) -> tuple[str, subprocess.Popen]:
+    """bench/moto_seeded.py in its own process; returns (endpoint, process)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.moto_seeded"],
+        env=_env({"BENCH_IAM_USERS": str(iam_users)}),
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=(workdir / "moto.log").open("wb"),
+        text=True,
+    )
+    assert process.stdout is not None
+    endpoint = process.stdout.readline().strip()
+    if not endpoint:
+        raise RuntimeError(f"moto did not start; see {workdir / 'moto.log'}")
+    return endpoint, process
+
+
+def aws_env(endpoint: str, key: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": "bench",  # noqa: S105 - moto checks no signature here
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def get_json(url: str, *, post: bool = False) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(url, data=b"" if post else None)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.load(response)
 
 
 def start_slack_stub(workdir: Path) -> tuple[str, subprocess.Popen]:

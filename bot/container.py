@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.ports import Clock, IamDirectory, Notifier, Provisioner, SystemClock
+from bot.domain.ports import Clock, IamDirectory, KeyRotator, Notifier, Provisioner, SystemClock
+from bot.domain.revocation import Revoker
 from bot.services.vault import CredentialLinks
 from bot.settings import Settings
 from bot.slack.client import build_web_client
 from bot.store import Stores, build_stores
+from bot.store.audit import enable_audit_log
 from bot.store.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.aws.accounts import AccountSessions
     from bot.scheduler import SweepJob
     from bot.services import Services
+    from bot.services.deactivation import Deactivations
     from bot.services.deliveries import Deliveries
+    from bot.services.reviews import AccessReviews
+    from bot.services.revoke import RevokeService
+    from bot.services.rotation import KeyRotations
+    from bot.services.time_bound import TimeBoundAccess
     from bot.services.worker import ProvisioningWorker
     from bot.slack.after_ack import AfterAck
 
@@ -41,6 +50,8 @@ class Container:
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    if settings.config is not None and settings.config.audit.log:
+        enable_audit_log(sessions)  # [audit] log = true (docs/audit.md)
     return Container(
         settings=settings,
         engine=engine,
@@ -71,6 +82,8 @@ def build_services(
     provisioning_worker: ProvisioningWorker | None = None,
     credential_links: CredentialLinks | None = None,
     deliveries: Deliveries | None = None,
+    revoke: RevokeService | None = None,
+    rotation: KeyRotations | None = None,
 ) -> Services:
     """The use cases the Slack app calls. Flows 3-4 (worker, links) are optional so a
     test can wire flows 1-2 alone; build_runtime passes everything."""
@@ -93,6 +106,8 @@ def build_services(
         provisioning_worker=provisioning_worker,
         credential_links=credential_links,
         deliveries=deliveries,
+        revoke=revoke,
+        rotation=rotation,
     )
 
 
@@ -127,6 +142,9 @@ class Runtime:
     worker: ProvisioningWorker
     jobs: list[SweepJob]
     after_ack: AfterAck
+    # The AWS Session of every account (bot/aws/accounts.py): `aws_accounts.iam(name)`
+    # is the IAM client any adapter working in account `name` is handed.
+    aws_accounts: AccountSessions | None = None
 
     def close(self) -> None:
         # Let in-flight listener work and provisioning finish; a lease covers a hard stop.
@@ -142,12 +160,14 @@ def build_runtime(
     provisioner: Provisioner | None = None,
     directory: IamDirectory | None = None,
     sandbox: bool = False,
+    revoker: Revoker | None = None,
+    key_rotator: KeyRotator | None = None,
 ) -> Runtime:
     """Build the bot over `container`. boto3 clients come from the standard credential
     chain (AWS_ENDPOINT_URL honoured by boto3 itself) unless a session is given.
     `sandbox=True` (`run --sandbox`): the one Slack client marks every message it sends,
     so the notifier's messages carry the sandbox note with no flag of its own."""
-    from bot.aws.clients import build_provisioner, iam_client
+    from bot.aws.accounts import AccountDirectory, AccountProvisioners
     from bot.scheduler import RECOVERY_EVERY, delivery_interval, lifecycle_jobs
     from bot.services.deliveries import Deliveries, DurableNotifier
     from bot.services.expire import ExpirySweep
@@ -171,12 +191,14 @@ def build_runtime(
     every = delivery_interval(config.reminders)
     stores = container.stores
     notifier = DurableNotifier(slack, stores.deliveries, container.clock, every=every)
+    # One boto3 Session per AWS account (flow 7), each IAM client made once: provisioning,
+    # the form's name check and every other IAM adapter share them (bench/README.md,
+    # "Memory"). No session given: bot.aws.region.new_session (AWS_REGION honoured too).
+    aws_accounts = build_account_sessions(container, aws_session)
     if provisioner is None:
-        import boto3
-
-        provisioner = build_provisioner(config.aws, aws_session or boto3.Session())
+        provisioner = AccountProvisioners(aws_accounts, config)
     if directory is None:
-        directory = build_iam_directory(iam_client(aws_session))
+        directory = AccountDirectory(aws_accounts)
     links = CredentialLinks(
         stores.links,
         stores.requests,
@@ -197,8 +219,12 @@ def build_runtime(
             config,
             public_url=settings.public_url,
             lease=config.provisioning.lease,
-        )
+        ),
+        # As many as the after-ack lane: both fit the pool (5 + 10 overflow) together.
+        max_workers=_pool_size(container),
     )
+    revoke = build_revoke_service(container, notifier, aws_accounts, revoker)
+    rotation = build_rotation_service(container, notifier, aws_accounts, key_rotator)
     deliveries = Deliveries(
         stores.deliveries,
         stores.requests,
@@ -217,17 +243,188 @@ def build_runtime(
         provisioning_worker=worker,
         credential_links=links,
         deliveries=deliveries,
+        revoke=revoke,
+        rotation=rotation,
+    )
+    services.reviews = build_access_reviews(container, client, aws_accounts, revoke)
+    # Flow 6: time-bound access and Slack deactivation, revoking through `revoke`.
+    services.time_bound, services.deactivations = build_time_bound(
+        container, client, notifier, revoke, worker
     )
     jobs = lifecycle_jobs(
         config.reminders,
         remind=ReminderSweep(stores.sweeps, stores.requests, notifier, config),
         expire=ExpirySweep(stores.sweeps, stores.requests, notifier, config),
-        recover=worker.recover,
+        # Provisioning whose lease ran out, and revokes that died or are due again.
+        recover=recovery_sweep(worker.recover, revoke.recover),
         purge=links.purge_expired,
         deliver=deliveries.sweep,
+        rotate_keys=rotation.sweep,
+        review=services.reviews.sweep,
+        time_bound=services.time_bound.sweep,
+        reconcile_members=services.deactivations.reconcile,
         # Sweep at least once per lease, so a dead worker's request waits one lease at most.
         recovery_every=min(RECOVERY_EVERY, config.provisioning.lease),
     )
     # Requests stored before rules were frozen get them now, before anyone can click.
     freeze_legacy_requests(stores.requests, config, container.clock)
-    return Runtime(client, notifier, services, worker, jobs, AfterAck())
+    # As many after-ack workers as database connections: none waits for the pool.
+    return Runtime(
+        client,
+        notifier,
+        services,
+        worker,
+        jobs,
+        AfterAck(_pool_size(container)),
+        aws_accounts=aws_accounts,
+    )
+
+
+def build_access_reviews(
+    container: Container,
+    client: WebClient,
+    aws_accounts: AccountSessions,
+    revoke: RevokeService | None,
+) -> AccessReviews:
+    """Access reviews (`[reviews]`): the review store, last-used reads through each
+    account's IAM client, the review messages on the one Slack client, and revokes
+    through the one revoke use case (cause REVIEW)."""
+    from bot.aws.usage import IamGrantUsage
+    from bot.services.reviews import AccessReviews
+    from bot.slack.review_notifier import SlackReviewNotifier
+
+    config = container.settings.bot
+    return AccessReviews(
+        container.stores.reviews,
+        container.stores.requests,
+        IamGrantUsage(aws_accounts.iam),
+        SlackReviewNotifier(client),
+        revoke,
+        config,
+        container.clock,
+        sweep_every=config.reminders.every,
+    )
+
+
+def build_time_bound(
+    container: Container,
+    client: WebClient,
+    notifier: Notifier,
+    revoke: RevokeService,
+    worker: ProvisioningWorker,
+) -> tuple[TimeBoundAccess, Deactivations]:
+    """Flow 6: time-bound access (the expiry sweep, Extend, Request extension; the
+    worker applies approved extension requests through it) and Slack deactivation
+    (users.info on the one Slack client). Both revoke through the one revoke use case."""
+    from bot.services.deactivation import Deactivations
+    from bot.services.time_bound import TimeBoundAccess
+    from bot.slack.members import SlackMembers
+
+    config, stores, clock = container.settings.bot, container.stores, container.clock
+    time_bound = TimeBoundAccess(
+        stores.time_bound,
+        stores.requests,
+        stores.provisioning,
+        revoke.revoke,
+        notifier,
+        clock,
+        config,
+    )
+    worker.service.extensions = time_bound.apply_extension
+    deactivations = Deactivations(
+        stores.deactivations,
+        stores.requests,
+        SlackMembers(client),
+        revoke.revoke,
+        notifier,
+        clock,
+        config,
+    )
+    return time_bound, deactivations
+
+
+def recovery_sweep(*sweeps: Callable[[datetime], int]) -> Callable[[datetime], int]:
+    """One recovery job over several sweeps (provisioning, revoke: flows 3 and 6); one
+    that fails does not keep the others from running (the first error is raised after)."""
+
+    def recover(now: datetime) -> int:
+        done, error = 0, None
+        for sweep in sweeps:
+            try:
+                done += sweep(now)
+            except Exception as exc:  # noqa: BLE001 - re-raised below for run_job to log
+                error = error or exc
+        if error is not None:
+            raise error
+        return done
+
+    return recover
+
+
+def build_revoke_service(
+    container: Container,
+    notifier: Notifier,
+    aws_accounts: AccountSessions,
+    revoker: Revoker | None = None,
+) -> RevokeService:
+    """Flow 6's one revoke use case, over the same per-account IAM clients as
+    provisioning (`aws_accounts.iam(name)`); `services.revoke`."""
+    from bot.aws.revoke import AccountRevokers
+    from bot.services.revoke import RevokeService
+
+    config = container.settings.bot
+    if revoker is None:
+        revoker = AccountRevokers(aws_accounts.iam, config.aws, verify=aws_accounts.verify)
+    return RevokeService(
+        container.stores.revocations,
+        container.stores.requests,
+        revoker,
+        notifier,
+        container.clock,
+        config,
+        lock=config.provisioning.lease,
+    )
+
+
+def build_rotation_service(
+    container: Container,
+    notifier: Notifier,
+    aws_accounts: AccountSessions,
+    rotator: KeyRotator | None = None,
+) -> KeyRotations:
+    """Flow 6's key rotation, over the same per-account IAM clients as provisioning
+    (`aws_accounts.iam(name)`); `services.rotation` and the "rotate-keys" sweep."""
+    from bot.aws.rotation import AccountKeyRotators, IamKeyRotator
+    from bot.services.rotation import KeyRotations
+
+    config = container.settings.bot
+    if rotator is None:
+        rotator = AccountKeyRotators(
+            lambda name: IamKeyRotator(
+                aws_accounts.iam(name), config.aws, iam_once=aws_accounts.iam(name, retries=False)
+            )
+        )
+    return KeyRotations(
+        container.stores.rotations,
+        container.stores.requests,
+        rotator,
+        notifier,
+        config,
+        public_url=container.settings.public_url,
+        clock=container.clock,
+    )
+
+
+def build_account_sessions(container: Container, aws_session: Any = None) -> AccountSessions:
+    """The per-account boto3 Sessions (bot/aws/accounts.py) over the bot's own Session;
+    assumed roles' credentials expire on the container's clock."""
+    from bot.aws.accounts import AccountSessions
+    from bot.aws.region import new_session
+
+    base = aws_session if aws_session is not None else new_session()
+    return AccountSessions(container.settings.bot, base, now=container.clock.now)
+
+
+def _pool_size(container: Container) -> int:
+    size = getattr(container.engine.pool, "size", None)
+    return size() if callable(size) else 5

@@ -54,22 +54,31 @@ def check_config(settings: Settings) -> tuple[BotConfig | None, list[CheckResult
     return config, [ok(f"config: {settings.config_path} is valid (profiles: {profiles})")]
 
 
-def check_database(engine: Engine, url: str) -> list[CheckResult]:
+def check_database(engine: Engine, url: str, shown: str | None = None) -> list[CheckResult]:
+    """`url` is what SQLAlchemy is given; `shown` the DATABASE_URL as the user set it
+    (password masked), which is what the lines name. A database that is not there yet or
+    not migrated is a warning (⚠), not a failure: `run` migrates at start, so the
+    quickstart's order (`check`, then `run`) is right."""
     from bot.store.db import pending_migrations
 
     parsed = make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown or parsed.render_as_string(hide_password=True)
     database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and database and not Path(database).exists():
         # Connecting would create an empty file; say what to do instead.
-        return [fail(f"database: {shown} does not exist yet: run `aws-access-bot db upgrade`")]
+        return [
+            warn(
+                f"database: {shown} does not exist yet: run `aws-access-bot db upgrade` "
+                "(`run` creates and migrates it at start)"
+            )
+        ]
     try:
         pending = pending_migrations(engine)
     except Exception as exc:  # any driver error: unreachable, auth, unknown database
         return [fail(f"database: cannot use {shown}: {type(exc).__name__}")]
     if pending:
         return [
-            fail(
+            warn(
                 f"database: {shown} is reachable but not migrated: "
                 "run `aws-access-bot db upgrade` (`run` also migrates at start)"
             )
@@ -93,8 +102,10 @@ def check_slack(client: Any, config: BotConfig | None) -> list[CheckResult]:
     results = [ok(f"Slack: auth.test ok (team {auth.get('team')}, bot user {auth.get('user_id')})")]
     if config is None:
         return results
-    results.append(_check_channel(client, config.slack.approval_channel))
-    results.extend(_check_owner(client, owner) for owner in config.slack.owners)
+    # Every account's approval channel and owners ([slack]'s without [[accounts]]).
+    results.extend(_check_channel(client, channel) for channel in config.channels())
+    owners = dict.fromkeys(o for a in config.all_accounts() for o in config.owners_of(a.name))
+    results.extend(_check_owner(client, owner) for owner in owners)
     return results
 
 
@@ -189,8 +200,17 @@ def run_checks(
     slack_client: ClientFactory,
     aws_clients: Callable[[], tuple[Any, Any]],
     engine_for: Callable[[str], Engine],
+    sandbox: bool = False,
+    aws_accounts: Callable[[BotConfig], Any] | None = None,
 ) -> list[CheckResult]:
-    """Every check, in order. Factories build the real clients only when a check needs them."""
+    """Every check, in order. Factories build the real clients only when a check needs them.
+
+    `sandbox`: check what `run --sandbox` needs instead: its own database (as `run
+    --sandbox` picks it), the `sandbox` extra, and no AWS at all."""
+    if sandbox:
+        from bot.sandbox import SANDBOX_DATABASE_URL
+
+        env = {**env, "DATABASE_URL": env.get("DATABASE_URL") or SANDBOX_DATABASE_URL}
     try:
         settings = load_settings(env, need_config=False)
     except SettingsError as exc:
@@ -199,7 +219,7 @@ def run_checks(
 
     engine = engine_for(settings.database_url)
     try:
-        results += check_database(engine, settings.database_url)
+        results += check_database(engine, settings.database_url, settings.database_url_shown)
     finally:
         engine.dispose()
 
@@ -210,7 +230,17 @@ def run_checks(
     if settings.slack_bot_token:
         results += check_slack(slack_client(settings), config)
 
-    if config is not None:
+    if sandbox:
+        results.append(check_sandbox())
+    elif config is not None and config.accounts and aws_accounts is not None:
+        # [[accounts]]: every account on its own lines (bot/aws/account_doctor.py).
+        from bot.aws.account_doctor import check_accounts
+
+        try:
+            results += check_accounts(aws_accounts(config), config)
+        except Exception as exc:  # no region/credentials configuration at all
+            results.append(fail(f"AWS: cannot create clients: {type(exc).__name__}: {exc}"))
+    elif config is not None:
         try:
             iam, sts = aws_clients()
         except Exception as exc:  # no region/credentials configuration at all
@@ -220,6 +250,17 @@ def run_checks(
 
     results.append(check_public_url(settings.public_url))
     return results
+
+
+def check_sandbox() -> CheckResult:
+    from bot.sandbox import INSTALL_HINT, SANDBOX_ACCOUNT, sandbox_available
+
+    if not sandbox_available():
+        return fail(INSTALL_HINT)
+    return ok(
+        f"AWS: sandbox: an in-process moto (account {SANDBOX_ACCOUNT}) answers every AWS "
+        "call; no AWS credentials are needed or used"
+    )
 
 
 def print_results(results: Iterable[CheckResult], out: TextIO) -> int:

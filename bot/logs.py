@@ -144,8 +144,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, default=str, ensure_ascii=False)
 
 
+class SchedulerBookkeeping(logging.Filter):
+    """APScheduler logs "Running job ..." / "... executed successfully" / "Added job"
+    at INFO for every run: bookkeeping, shown at DEBUG only (the bot logs one INFO line
+    per sweep that did something: bot.scheduler.run_job)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("apscheduler") and record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def make_handler(fmt: str = "text", stream: Any = None) -> logging.Handler:
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.addFilter(SchedulerBookkeeping())
     handler.addFilter(Redactor())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     return handler

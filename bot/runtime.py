@@ -157,7 +157,8 @@ def _start(process: BotProcess, *, sandbox: bool, scheduler_enabled: bool) -> No
     from bot.slack.app import SocketModeRefused, build_app, http_handler, start_socket_mode
 
     settings, container = process.settings, process.container
-    db.upgrade(container.engine)
+    if not db.at_head(container.engine):  # plain SQL: Alembic is imported only to migrate
+        db.upgrade(container.engine)
     process.runtime = runtime = _build_runtime(process, sandbox=sandbox)
     slack_app = build_app(
         settings, runtime.services, runtime.client, after_ack=runtime.after_ack, sandbox=sandbox
@@ -195,7 +196,10 @@ def mount_web_routes(router: Router, container: Container, runtime: Runtime) -> 
     from bot.web.credentials import credential_routes
     from bot.web.health import health_handler
 
-    router.add(["GET"], "/healthz", health_handler(database_ping(container)))
+    def backlog() -> int:  # work handed off after an ack, not finished yet
+        return runtime.after_ack.backlog() + runtime.worker.backlog()
+
+    router.add(["GET"], "/healthz", health_handler(database_ping(container), backlog))
     credential_routes(router, runtime.services.credential_links, container.clock)
 
 

@@ -74,7 +74,10 @@ def start_sandbox_aws(config: BotConfig) -> SandboxAws:
             aws_secret_access_key="sandbox",  # noqa: S106 - moto accepts any key
             region_name=SANDBOX_REGION,
         )
-        created = seed_profiles(session.client("iam"), config)
+        if config.accounts:
+            created = seed_accounts(session, config)
+        else:
+            created = seed_profiles(session.client("iam"), config)
     except BaseException:
         mock.stop()
         raise
@@ -85,7 +88,65 @@ def start_sandbox_aws(config: BotConfig) -> SandboxAws:
     return SandboxAws(session, created, mock)
 
 
-def seed_profiles(iam: Any, config: BotConfig) -> list[str]:
+# What a sandbox account's role trusts and may do: anyone in the sandbox, anything.
+_SANDBOX_TRUST = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+    '"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}'
+)
+_SANDBOX_ADMIN = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+)
+
+
+def iam_in_account(session: Any, account_id: str) -> Any:
+    """An IAM client whose calls moto carries out in `account_id` (its
+    `x-moto-account-id` header): how the sandbox makes the other accounts' roles."""
+    iam = session.client("iam")
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    iam.meta.events.register("before-sign.iam.*", add_header)
+    return iam
+
+
+def seed_accounts(session: Any, config: BotConfig) -> list[str]:
+    """Every `[[accounts]]` entry in moto (flow 7): the role the bot assumes there, and
+    the groups and policies of that account's profiles. An account without a role_arn
+    is the sandbox's own account, 123456789012: another id there cannot work."""
+    from bot.aws.accounts import account_config
+
+    created: list[str] = []
+    for account in config.accounts:
+        scoped = account_config(config, account.name)
+        if not account.role_arn:
+            if account.id != SANDBOX_ACCOUNT:
+                log.warning(
+                    "sandbox: account %s (%s) has no role_arn, so it is the sandbox's own "
+                    "account %s; its requests will fail the account check",
+                    account.name,
+                    account.id,
+                    SANDBOX_ACCOUNT,
+                )
+            created += seed_profiles(session.client("iam"), scoped)
+            continue
+        iam = iam_in_account(session, account.id)
+        role_path, _, role_name = account.role_arn.split(":role", 1)[1].rpartition("/")
+        iam.create_role(
+            RoleName=role_name,
+            Path=(role_path + "/") if role_path else "/",
+            AssumeRolePolicyDocument=_SANDBOX_TRUST,
+        )
+        iam.put_role_policy(RoleName=role_name, PolicyName="admin", PolicyDocument=_SANDBOX_ADMIN)
+        created.append(f"account {account.name}: role {account.role_arn}")
+        created += [
+            f"account {account.name}: {what}"
+            for what in seed_profiles(iam, scoped, account_id=account.id)
+        ]
+    return created
+
+
+def seed_profiles(iam: Any, config: BotConfig, *, account_id: str = SANDBOX_ACCOUNT) -> list[str]:
     """Create every group and customer-managed policy the profiles (and the permissions
     boundary) name; returns what was created. AWS-managed policies come with moto."""
     created: list[str] = []
@@ -99,13 +160,13 @@ def seed_profiles(iam: Any, config: BotConfig) -> list[str]:
         account, path, name = _split_policy_arn(arn)
         if account == "aws":
             continue
-        if account != SANDBOX_ACCOUNT:
+        if account != account_id:
             log.warning(
                 "sandbox: policy %s belongs to account %s, not the sandbox's %s; "
                 "requests that attach it will fail",
                 arn,
                 account,
-                SANDBOX_ACCOUNT,
+                account_id,
             )
             continue
         iam.create_policy(PolicyName=name, Path=path, PolicyDocument=_PLACEHOLDER_POLICY)

@@ -42,7 +42,11 @@ LOG_FORMATS = ("text", "json")
 class Settings:
     """Everything the bot is configured with. Secrets are excluded from repr."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
+    # DATABASE_URL as the user wrote it (postgres://..., before the driver is added):
+    # what messages show, with the password masked (redacted_url). repr=False: it holds
+    # the password.
+    database_url_as_set: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     host: str = "127.0.0.1"
     port: int = 3000
     public_url: str = "http://localhost:3000"
@@ -59,6 +63,11 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     config: BotConfig | None = None
+
+    @property
+    def database_url_shown(self) -> str:
+        """DATABASE_URL as set, password masked: for messages."""
+        return redacted_url(self.database_url_as_set)
 
     @property
     def socket_mode(self) -> bool:
@@ -82,13 +91,14 @@ def _env_settings(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]
         return value.strip() if value is not None and value.strip() else None
 
     if (url := get("DATABASE_URL")) is not None:
-        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", url):
             problems.append(
-                "DATABASE_URL must start with sqlite:// or postgresql:// "
+                "DATABASE_URL must start with sqlite://, postgresql:// or postgres:// "
                 f"(got {url.split(':', 1)[0]!r})"
             )
         else:
             values["database_url"] = _normalise_database_url(url)
+            values["database_url_as_set"] = url
     if (host := get("HOST")) is not None:
         values["host"] = host
     port = 3000
@@ -148,10 +158,22 @@ def _env_settings(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]
 
 
 def _normalise_database_url(url: str) -> str:
-    # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    """What SQLAlchemy is given. `postgres://` (the form Heroku, Render and others hand
+    out) means `postgresql://`; psycopg 3 is the driver we ship, and plain
+    postgresql:// would ask SQLAlchemy for psycopg2."""
+    for scheme in ("postgres://", "postgresql://", "postgres+psycopg://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
     return url
+
+
+def redacted_url(url: str) -> str:
+    """`url` with its password replaced by ***, as the user wrote it otherwise."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _slack_problems(values: Mapping[str, Any]) -> list[str]:

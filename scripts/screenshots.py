@@ -1,9 +1,10 @@
 """Take the README's screenshots of the one-time credential page, before and after reveal.
 
 The real page: the bot's credential routes served by waitress over a throwaway SQLite
-vault holding one sealed link with AWS's documented example credentials (nothing real).
-Headless Chromium (Playwright, the Debian /usr/bin/chromium) opens the link as the
-requester would from Slack, screenshots it, clicks "Reveal credentials", screenshots again.
+vault holding one sealed link with sample credentials made up fresh for each run, in
+AWS's formats (random, belonging to no account). Headless Chromium (Playwright; $CHROMIUM,
+else chromium on PATH, else /usr/bin/chromium) opens the link as the requester would
+from Slack, screenshots it, clicks "Reveal credentials", screenshots again.
 
     python scripts/screenshots.py                # writes docs/credential-page-*.png
     python scripts/screenshots.py --out /tmp/x   # somewhere else
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
+import shutil
 import string
 import sys
 import tempfile
@@ -43,7 +46,10 @@ from bot.web.credentials import credential_routes  # noqa: E402
 from bot.web.router import Router  # noqa: E402
 from bot.web.server import serving  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM") or next(
+    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))),
+    "/usr/bin/chromium",
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import Stores, build_stores
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from tests.support.browser import CHROMIUM, headless_chromium
+from tests.support.browser import HAVE_CHROMIUM, NO_CHROMIUM, headless_chromium
 from tests.support.configs import MINIMAL_CONFIG
 from tests.support.databases import DATABASES, database_url
 from tests.support.slack_api import SlackApiStub
@@ -83,11 +83,34 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def two_accounts(tmp_path_factory: pytest.TempPathFactory):
+    """A second moto_server with two AWS accounts, main and prod (flow 7;
+    tests/support/moto_accounts.py), each with its profiles' group."""
+    from tests.support.moto_accounts import start_two_accounts
+
+    server = start_two_accounts(tmp_path_factory.mktemp("moto2") / "moto.log")
+    server.main_iam().create_group(GroupName="developers")
+    server.prod_iam().create_group(GroupName="prod-deployers")
+    yield server
+    server.moto.stop()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium, one per test module: Playwright's sync API allows one running
     instance per thread, and other modules start their own."""
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed")
+    if not HAVE_CHROMIUM:
+        pytest.skip(NO_CHROMIUM)
     with headless_chromium() as browser:
         yield browser
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's reporter
+    """Browser tests skipped for want of Chromium: one line that says why, even without -rs."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    count = sum(1 for report in skipped if NO_CHROMIUM in str(report.longrepr))
+    if count:
+        terminalreporter.write_line(
+            f"{count} browser test(s) skipped: {NO_CHROMIUM}", yellow=True, bold=True
+        )

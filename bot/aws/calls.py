@@ -24,6 +24,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from bot.aws.errors import AccountAccessError
 from bot.domain.errors import ProvisioningError
 
 log = logging.getLogger("bot.aws.iam")
@@ -126,6 +127,9 @@ def safe_message(exc: BotoCoreError) -> str:
 
 def as_error(step: str, exc: Exception) -> ProvisioningError:
     """The ProvisioningError for one failed call: transient (retry it) or permanent."""
+    if isinstance(exc, AccountAccessError):
+        # Cannot work in the request's account (flow 7): its own one-line message.
+        return ProvisioningError(exc.code, exc.message, permanent=exc.permanent, step=step)
     if isinstance(exc, ClientError):
         code, message = error_of(exc)
         return ProvisioningError(code, message, permanent=not is_transient(exc), step=step)

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 
 from bot.aws.iam import IamProvisioner, StsFactory
+from bot.aws.region import new_session
 from bot.domain.config import AwsConfig
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -23,11 +24,11 @@ NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 def iam_client(session: boto3.Session | None = None, *, retries: bool = True) -> Any:
-    return (session or boto3.Session()).client("iam", config=RETRIES if retries else NO_RETRIES)
+    return (session or new_session()).client("iam", config=RETRIES if retries else NO_RETRIES)
 
 
 def sts_client(session: boto3.Session | None = None) -> Any:
-    return (session or boto3.Session()).client("sts", config=RETRIES)
+    return (session or new_session()).client("sts", config=RETRIES)
 
 
 def sts_factory(session: boto3.Session | None = None) -> StsFactory:
@@ -37,7 +38,7 @@ def sts_factory(session: boto3.Session | None = None) -> StsFactory:
     The clients come from the one base session with explicit credentials: a new
     boto3.Session per key re-read botocore's data files on every provisioning, which
     made the STS check cost more CPU than all the IAM calls (bench/README.md)."""
-    base = session or boto3.Session()
+    base = session or new_session()
     config = NO_RETRIES
 
     def sts_for(access_key_id: str, secret_access_key: str) -> Any:
@@ -54,7 +55,7 @@ def sts_factory(session: boto3.Session | None = None) -> StsFactory:
 
 
 def build_provisioner(config: AwsConfig, session: boto3.Session | None = None) -> IamProvisioner:
-    session = session or boto3.Session()
+    session = session or new_session()
     return IamProvisioner(
         iam_client(session),
         sts_factory(session),

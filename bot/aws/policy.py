@@ -39,6 +39,26 @@ USER_ACTIONS = (
     "iam:ListMFADevices",
     "iam:DeactivateMFADevice",
 )
+# Revoke (flow 6, bot/aws/revoke.py): what `disable` deactivates and `delete` removes
+# before DeleteUser, on the bot's own users only.
+REVOKE_USER_ACTIONS = (
+    "iam:UpdateAccessKey",
+    "iam:ListSigningCertificates",
+    "iam:UpdateSigningCertificate",
+    "iam:DeleteSigningCertificate",
+    "iam:ListSSHPublicKeys",
+    "iam:UpdateSSHPublicKey",
+    "iam:DeleteSSHPublicKey",
+    "iam:ListServiceSpecificCredentials",
+    "iam:DeleteServiceSpecificCredential",
+    # Key rotation (flow 6, bot/aws/rotation.py) and access reviews (bot/aws/usage.py):
+    # whether a key of the bot's own users has been used.
+    "iam:GetAccessKeyLastUsed",
+)
+# Deleting a virtual MFA device (resource type: mfa). IAM refuses to delete one still
+# assigned to a user, and deactivating it is scoped to the bot's users above, so this
+# reaches no other user's device in use.
+MFA_ACTIONS = ("iam:DeleteVirtualMFADevice",)
 # Attaching/detaching managed policies (resource type: user; condition iam:PolicyARN).
 POLICY_ATTACH_ACTIONS = ("iam:AttachUserPolicy", "iam:DetachUserPolicy")
 # Group membership and the group look-up of `check` (resource type: group).
@@ -56,6 +76,7 @@ ACCOUNT_ACTIONS = (
 ALL_ACTIONS = (
     USER_ACTIONS + POLICY_ATTACH_ACTIONS + GROUP_ACTIONS + POLICY_READ_ACTIONS + ACCOUNT_ACTIONS
 )
+ALL_ACTIONS = tuple(dict.fromkeys(ALL_ACTIONS + REVOKE_USER_ACTIONS + MFA_ACTIONS))
 
 ANY_ACCOUNT = "*"
 
@@ -87,13 +108,25 @@ def bot_policy(config: BotConfig, account_id: str = ANY_ACCOUNT) -> dict[str, An
             "Resource": "*",
         }
     ]
-    user_actions = [a for a in USER_ACTIONS if not (boundary and a == "iam:CreateUser")]
+    user_actions = [
+        a
+        for a in dict.fromkeys(USER_ACTIONS + REVOKE_USER_ACTIONS)
+        if not (boundary and a == "iam:CreateUser")
+    ]
     statements.append(
         {
             "Sid": "ManageOnboardedUsers",
             "Effect": "Allow",
             "Action": user_actions,
             "Resource": users,
+        }
+    )
+    statements.append(
+        {
+            "Sid": "DeleteVirtualMfaDevices",
+            "Effect": "Allow",
+            "Action": list(MFA_ACTIONS),
+            "Resource": f"arn:aws:iam::{account_id}:mfa/*",
         }
     )
     if boundary:

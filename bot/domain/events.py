@@ -49,6 +49,14 @@ class RequestCancelled:
 
 
 @dataclass(frozen=True)
+class IamNameTaken:
+    """Flow 1, after the form's ack: the full IAM check found the name taken (in another
+    case); the request was cancelled before it was announced and the requester is told."""
+
+    request: RequestView
+
+
+@dataclass(frozen=True)
 class RequestExpired:
     """Flow 5: pending past `expire_after`; the message closes, the requester may ask again."""
 
@@ -141,12 +149,96 @@ class DeliveryGivenUp:
     error: str
 
 
+@dataclass(frozen=True)
+class AccessRevoked:
+    """Flow 6: the grant was revoked (`revoked_by`, `revoke_reason`, `revoke_cause` and
+    `revoke_mode` are on the request). The approval message shows it (no buttons), the
+    requester gets a DM and the owners are told in the account's approval channel."""
+
+    request: RequestView
+
+
+@dataclass(frozen=True)
+class RevokeFailed:
+    """Flow 6: a revoke failed (AWS's error in `last_error`); it stays `revoking` and is
+    retried. The owners see the error and a Revoke button to try again now."""
+
+    request: RequestView
+
+
+@dataclass(frozen=True)
+class RevokeRefusedNotice:
+    """Flow 6: the IAM user is not the one the bot made for this request, so nothing was
+    touched; the owners are told why."""
+
+    request: RequestView
+    message: str
+
+
+@dataclass(frozen=True)
+class KeyRotationDue:
+    """Flow 6, key rotation: the requester's access key `key_id` (made at `key_created_at`)
+    is older than `[offboarding] key_max_age`: DM them a "Rotate my key" button."""
+
+    request: RequestView
+    key_id: str
+    key_created_at: datetime
+    now: datetime
+    grace: timedelta
+
+
+@dataclass(frozen=True)
+class KeyRotated:
+    """The requester rotated their key: DM the new key's one-time link (its DM ref is
+    returned; None when Slack did not take it). The old key stays active until the new
+    one is used, or until `grace_ends`."""
+
+    request: RequestView
+    link: IssuedLink = field(repr=False)
+    old_key_id: str = ""
+    new_key_id: str = ""
+    grace_ends: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExpiryWarning:
+    """Time-bound access (flow 6): the requester's grant ends at
+    `request.access_expires_at`; the DM offers Request extension."""
+
+    request: RequestView
+    now: datetime
+
+
+@dataclass(frozen=True)
+class AccessExtended:
+    """A grant's end moved (an owner's Extend, or an approved extension request
+    `extension_id`): the approval message shows the new end; requester and owners hear."""
+
+    request: RequestView
+    by: str
+    previous_end: datetime
+    extension_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MemberDeactivated:
+    """A Slack member with active grants was deactivated (confirmed with users.info).
+    `revoking`: their grants are being revoked (each revoke tells everyone on its own);
+    otherwise (`on_deactivation = "notify"`) the owners of each grant's account are told
+    and nothing is revoked."""
+
+    member: str
+    grants: tuple[RequestView, ...]
+    revoking: bool
+
+
 Event = (
     RequestSubmitted
     | RequestChanged
     | RequestApproved
     | RequestDenied
     | RequestCancelled
+    | IamNameTaken
     | RequestExpired
     | ProvisioningFailed
     | RolledBack
@@ -158,4 +250,12 @@ Event = (
     | PendingSummary
     | RequesterOutcome
     | DeliveryGivenUp
+    | AccessRevoked
+    | RevokeFailed
+    | RevokeRefusedNotice
+    | KeyRotationDue
+    | KeyRotated
+    | ExpiryWarning
+    | AccessExtended
+    | MemberDeactivated
 )

@@ -34,6 +34,10 @@ class Action(StrEnum):
     REVOKE = "revoke"
     EXTEND = "extend"
     VIEW = "view"
+    ROTATE_KEY = "rotate key"
+    # Access reviews (bot/domain/reviews.py): an owner keeps or revokes a grant.
+    REVIEW_KEEP = "keep (review)"
+    REVIEW_REVOKE = "revoke (review)"
 
 
 class Refusal(StrEnum):
@@ -124,12 +128,51 @@ RULES: dict[Action, Rule] = {
             Role.OTHER: "only the account owners can extend access",
         },
     ),
+    # The requester rotates their own access key (flow 6, key rotation): the new key's
+    # one-time link is theirs alone. Owners re-issue instead.
+    Action.ROTATE_KEY: Rule(
+        frozenset({Role.REQUESTER}),
+        frozenset({S.PROVISIONED}),
+        {
+            Role.OWNER: "only the requester can rotate their access key (owners can re-issue)",
+            Role.OTHER: "only the requester can rotate their access key",
+        },
+    ),
+    # Reviewing a grant is for the account's owners, never for the member who holds it.
+    Action.REVIEW_KEEP: Rule(
+        _OWNER,
+        frozenset({S.PROVISIONED}),
+        {
+            Role.REQUESTER: "you cannot review your own access",
+            Role.OTHER: "only the account owners can review access",
+        },
+    ),
+    Action.REVIEW_REVOKE: Rule(
+        _OWNER,
+        frozenset({S.PROVISIONED}),
+        {
+            Role.REQUESTER: "you cannot review your own access",
+            Role.OTHER: "only the account owners can review access",
+        },
+    ),
     Action.VIEW: Rule(
         frozenset({Role.OWNER, Role.REQUESTER}),
         _ALL_STATES,
         {Role.OTHER: "only the requester and the account owners can see this request"},
     ),
 }
+
+
+# `/revoke-aws-access @member` names a member, not a request: only someone who owns an
+# account may use it (each grant is then checked with RULES[Action.REVOKE]).
+REVOKE_COMMAND_REFUSAL = "only the AWS account owners can use /revoke-aws-access"
+
+
+def may_revoke_members(is_owner: bool) -> Permission:
+    """May this person use the owners' revoke command at all?"""
+    if is_owner:
+        return Permission(True)
+    return Permission(False, REVOKE_COMMAND_REFUSAL, Refusal.ROLE)
 
 
 RULES_UNKNOWN = (

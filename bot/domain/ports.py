@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.domain.config import DEFAULT_ACCOUNT
 from bot.domain.credentials import Credentials
 from bot.domain.events import Event
 from bot.domain.requests import MessageRef, RequestView
@@ -44,9 +45,17 @@ class Notifier(Protocol):
 class IamDirectory(Protocol):
     """Answers "may this requester ask for this IAM user name?" (bot/aws/directory.py)."""
 
-    def name_taken(self, user_name: str, requester_id: str) -> bool:
+    def name_taken(self, user_name: str, requester_id: str, account: str = DEFAULT_ACCOUNT) -> bool:
         """True when IAM has a user with this name (compared case-insensitively, as IAM
-        does) that was not created for `requester_id` by this bot."""
+        does) that was not created for `requester_id` by this bot. Its time may grow with
+        the number of IAM users: submit runs it after the form's ack."""
+        ...
+
+    def name_taken_quick(
+        self, user_name: str, requester_id: str, account: str = DEFAULT_ACCOUNT
+    ) -> bool:
+        """Like `name_taken`, with a bounded number of calls (fit for the form's 3-second
+        ack): it may miss a user whose name differs in case; `name_taken` will not."""
         ...
 
 
@@ -64,4 +73,29 @@ class Provisioner(Protocol):
 
     def roll_back(self, request: RequestView) -> None:
         """Remove what this request created, in dependency order."""
+        ...
+
+
+class KeyRotator(Protocol):
+    """The access keys of one request's IAM user, for key rotation (bot/aws/rotation.py).
+    Every call first checks the user is the one the bot made for this request (its path
+    and tags) and refuses (a permanent ProvisioningError) otherwise."""
+
+    def create_key(self, request: RequestView, *, keep: str) -> Credentials:
+        """A new access key; `keep` (the old key) stays active, any other key of the
+        user (a stray nobody holds) is deleted. Not tested with STS: any use would
+        count as the new key's first use. Raise ProvisioningError."""
+        ...
+
+    def key_last_used(self, request: RequestView, key_id: str) -> datetime | None:
+        """IAM's GetAccessKeyLastUsed LastUsedDate; None when never used. Raise
+        ProvisioningError ("NoSuchEntity" when the key no longer exists)."""
+        ...
+
+    def deactivate_key(self, request: RequestView, key_id: str) -> bool:
+        """Make the key Inactive; False when it no longer exists."""
+        ...
+
+    def delete_key(self, request: RequestView, key_id: str) -> bool:
+        """Delete the key; False when it no longer existed."""
         ...

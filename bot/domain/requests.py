@@ -45,6 +45,20 @@ class RequestView:
     requester_dm_channel: str | None = None
     requester_dm_ts: str | None = None
     provisioned_at: datetime | None = None
+    # Taking access back (flow 6): who asked, why, what set it off (RevokeCause), what
+    # it does (RevokeMode), and when it finished (None while revoking).
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+    revoke_cause: str | None = None
+    revoke_mode: str | None = None
+    # Time-bound access (flow 6, bot/domain/time_bound.py): the grant's length (asked
+    # for in the form), when it ends (None: not provisioned, or not time-bound), how
+    # many expiry warnings were sent, and the grant an extension request extends.
+    access_duration: timedelta | None = None
+    access_expires_at: datetime | None = None
+    expiry_warnings: int = 0
+    extends_request_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,18 @@ class Status(StrEnum):
     FAILED = "failed"
     REVOKING = "revoking"
     REVOKED = "revoked"
+    # An approved extension request (flow 6, bot/domain/time_bound.py): it moved the end
+    # of the grant it extends; it made nothing in IAM of its own.
+    EXTENDED = "extended"
 
 
 # Every legal move. `failed -> revoked` is a rollback of a half-provisioned user;
-# `provisioned -> revoking -> revoked` is taking access back (resumable while revoking).
+# `provisioned -> revoking -> revoked` is taking access back (resumable while revoking);
+# `provisioning -> extended` is an approved extension request applied to its grant.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.EXPIRED}),
     Status.APPROVED: frozenset({Status.PROVISIONING}),
-    Status.PROVISIONING: frozenset({Status.PROVISIONED, Status.FAILED}),
+    Status.PROVISIONING: frozenset({Status.PROVISIONED, Status.FAILED, Status.EXTENDED}),
     Status.FAILED: frozenset({Status.PROVISIONING, Status.REVOKED}),
     Status.PROVISIONED: frozenset({Status.REVOKING, Status.REVOKED}),
     Status.REVOKING: frozenset({Status.REVOKED}),
@@ -33,6 +37,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CANCELLED: frozenset(),
     Status.EXPIRED: frozenset(),
     Status.REVOKED: frozenset(),
+    Status.EXTENDED: frozenset(),
 }
 
 OPEN_STATUSES = frozenset({Status.PENDING, Status.APPROVED, Status.PROVISIONING, Status.FAILED})

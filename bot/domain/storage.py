@@ -8,9 +8,9 @@ and a row count), so concurrent clicks, threads and replicas resolve in the data
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,6 +19,14 @@ from bot.domain.errors import DeliveryKind, DomainError
 from bot.domain.policy import ApprovalCount
 from bot.domain.reminders import ReminderWindow
 from bot.domain.requests import MessageRef, RequestView
+from bot.domain.reviews import (
+    Decision,
+    GrantUsage,
+    ReviewAuditLine,
+    ReviewItem,
+    ReviewState,
+)
+from bot.domain.rotation import KeyAge, KeyRotation
 from bot.domain.rules import FrozenRules
 from bot.domain.states import Status
 
@@ -32,6 +40,10 @@ class NewRequest:
     iam_user_name: str
     reason: str
     rules: FrozenRules
+    # Time-bound access (bot/domain/time_bound.py): the duration asked for (None: the
+    # profile has no max_duration), and the grant an extension request extends.
+    duration: timedelta | None = None
+    extends_request_id: int | None = None
 
 
 class AlreadyRequested(DomainError):
@@ -105,9 +117,17 @@ class RequestStore(Protocol):
         requester_id: str | None = None,
         limit: int | None = None,
         newest_first: bool = True,
+        accounts: Collection[str] | None = None,
     ) -> list[RequestView]: ...
 
     def count_by_status(self) -> dict[str, int]: ...
+
+    def active_grants(
+        self, requester_id: str | None = None, account: str | None = None
+    ) -> list[RequestView]:
+        """Provisioned requests (access someone holds now), of one member and/or one
+        account when given, oldest first (flow 6: App Home, deactivation, reviews)."""
+        ...
 
     def audit_of(self, request_id: int) -> list[AuditRecord]: ...
 
@@ -136,6 +156,7 @@ class LockKind(StrEnum):
     PROVISIONING = "provisioning"
     ROLLBACK = "roll back"
     REISSUE = "re-issue"
+    REVOKE = "revoke"
 
 
 @dataclass(frozen=True)
@@ -272,17 +293,28 @@ class SweepStore(Protocol):
         ...
 
     def claim_reminder(
-        self, request_id: int, *, seen: datetime | None, now: datetime, **detail: Any
+        self,
+        request_id: int,
+        *,
+        seen: datetime | None,
+        now: datetime,
+        describe: Callable[[RequestView, int], dict[str, Any]] | None = None,
+        **detail: Any,
     ) -> ReminderClaim | None:
-        """Take this period's reminder of a request (audited with `detail`); None when
-        it was decided or someone else took it."""
+        """Take this period's reminder of a request (audited as "reminded" in the same
+        transaction with `detail` and `describe(request, number)`); None when it was
+        decided or someone else took it."""
         ...
 
     def status_of(self, request_id: int) -> Status | None: ...
 
-    def count_pending(self) -> int: ...
+    def count_pending(self, accounts: Collection[str] | None = None) -> int:
+        """Pending requests (of `accounts` only, when given)."""
+        ...
 
-    def pending_oldest_first(self, *, limit: int) -> list[RequestView]: ...
+    def pending_oldest_first(
+        self, *, limit: int, accounts: Collection[str] | None = None
+    ) -> list[RequestView]: ...
 
     def expired_pending(self, created_before: datetime, *, limit: int) -> list[int]: ...
 
@@ -363,4 +395,174 @@ class DeliveryStore(Protocol):
 
     def undelivered_kinds(self, request_ids: Collection[int]) -> dict[int, list[str]]:
         """For each request with pending or given-up rows: "kind (status)" entries."""
+        ...
+
+
+# --- key rotation (flow 6) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotationClaim:
+    """A click's hold on a rotation: the request under the re-issue lock (`lease`) and
+    the rotation moved to `rotating` until the lease's token."""
+
+    lease: Lease
+    rotation: KeyRotation
+
+
+class RotationStore(Protocol):
+    """The `key_rotations` bookkeeping (bot/store/rotations.py). A key is as old as the
+    link that handed it out: provisioning, a re-issue and a rotation each seal a link
+    in the transaction that records the key."""
+
+    def key_ages(self, request_ids: Collection[int]) -> dict[int, KeyAge]:
+        """The current bot-made key of each provisioned request that has one."""
+        ...
+
+    def due_for_nudge(
+        self, made_before: datetime, *, nudged_before: datetime, limit: int
+    ) -> list[tuple[KeyAge, KeyRotation | None]]:
+        """Provisioned requests whose current key was made before `made_before` and was
+        never nudged (None) or last nudged before `nudged_before` (its rotation, still
+        `nudged`); keys whose rotation is under way or done are left out."""
+        ...
+
+    def claim_nudge(
+        self, key: KeyAge, seen: KeyRotation | None, *, now: datetime
+    ) -> KeyRotation | None:
+        """Record this nudge (the first one inserts the rotation; a repeat moves
+        `nudged_at` from `seen.nudged_at`), audited "key_rotation_nudged"; None when
+        another sweep took it or the key changed."""
+        ...
+
+    def latest_rotation(self, request_id: int) -> KeyRotation | None: ...
+
+    def begin_rotation(
+        self, rotation_id: int, *, actor: str, now: datetime, until: datetime
+    ) -> RotationClaim | LockRefusal | None:
+        """`nudged -> rotating` and the request's re-issue lock, in one transaction, while
+        the rotation's key is still the request's key; LockRefusal when the request is
+        not provisioned or other work holds it; None when the rotation is not `nudged`."""
+        ...
+
+    def finish_rotation(
+        self, claim: RotationClaim, link: SealedLink, *, new_key_id: str, actor: str, now: datetime
+    ) -> tuple[RequestView, KeyRotation] | None:
+        """The new key becomes the request's key, its link is stored, the lock released
+        and the rotation `issued`, audited "key_rotated"; None (lock released, nothing
+        stored) when the request stopped being provisioned meanwhile."""
+        ...
+
+    def rotation_failed(
+        self, claim: RotationClaim, *, actor: str, error: str, now: datetime
+    ) -> None:
+        """Lock released, `rotating -> nudged` (the button works again), audited."""
+        ...
+
+    def undo_rotation(
+        self, rotation: KeyRotation, *, link_id: str, actor: str, error: str, now: datetime
+    ) -> bool:
+        """An issued rotation whose link never reached the requester: the old key is the
+        request's key again, the link deleted, the rotation `nudged`, audited."""
+        ...
+
+    def release_stale(self, now: datetime) -> int:
+        """Rotations left `rotating` by a process that died: back to `nudged`."""
+        ...
+
+    def issued(self, *, limit: int) -> list[tuple[KeyRotation, RequestView]]: ...
+
+    def deactivated_before(
+        self, before: datetime, *, limit: int
+    ) -> list[tuple[KeyRotation, RequestView]]: ...
+
+    def mark_deactivated(
+        self, rotation: KeyRotation, *, reason: str, now: datetime
+    ) -> KeyRotation | None:
+        """`issued -> deactivated`, audited "key_deactivated"; None when done already."""
+        ...
+
+    def mark_deleted(
+        self, rotation: KeyRotation, *, now: datetime, already_gone: bool = False
+    ) -> KeyRotation | None:
+        """`issued | deactivated -> deleted`, audited "key_deleted"."""
+        ...
+
+    def close(self, rotation: KeyRotation, *, why: str, now: datetime) -> bool:
+        """An open rotation with nothing left to do (request revoked, key replaced)."""
+        ...
+
+
+# --- access reviews (bot/domain/reviews.py) ------------------------------------------
+
+
+class ReviewStore(Protocol):
+    """Access reviews and their grants (bot/store/reviews.py). Opening is unique per
+    account and period, and every decision is a compare-and-set, so replicas never
+    open a review twice and two owners clicking on one grant resolve to one decision."""
+
+    def open_review(
+        self,
+        account: str,
+        *,
+        period_start: datetime,
+        channel: str,
+        deadline_at: datetime,
+        now: datetime,
+    ) -> ReviewState | None:
+        """The account's review for the period, listing its active grants (audited
+        "review_opened"); None when it exists already (another sweep or replica)."""
+        ...
+
+    def get_review(self, review_id: int) -> ReviewState | None: ...
+
+    def open_reviews(self) -> list[ReviewState]: ...
+
+    def item(self, item_id: int) -> ReviewItem | None: ...
+
+    def record_usage(self, item_id: int, usage: GrantUsage) -> None: ...
+
+    def claim_posting(self, review_id: int, *, now: datetime, until: datetime) -> bool:
+        """Take the right to post the review's unposted grants (one sweep at a time)."""
+        ...
+
+    def set_messages(
+        self, review_id: int, pages: Sequence[tuple[Sequence[int], MessageRef]]
+    ) -> None:
+        """Where each page of grants was posted (the first is the review's thread)."""
+        ...
+
+    def decide(
+        self,
+        item_id: int,
+        decision: Decision,
+        *,
+        actor: str,
+        now: datetime,
+        automatic: bool = False,
+    ) -> ReviewItem | None:
+        """Undecided -> `decision` (audited review_kept / review_revoked), as a
+        compare-and-set; None when it was decided already."""
+        ...
+
+    def claim_reminder(
+        self, review_id: int, *, seen: datetime | None, now: datetime
+    ) -> ReviewState | None:
+        """Take this period's reminder (last_reminded_at still `seen`); None otherwise."""
+        ...
+
+    def close(self, review_id: int, *, now: datetime, unreviewed: str) -> ReviewState | None:
+        """open -> closed (audited "review_closed" with the counts); None when closed."""
+        ...
+
+    def last_opened_at(self, account: str) -> datetime | None:
+        """When the account's latest review opened (None: never)."""
+        ...
+
+    def request_statuses(self, request_ids: Sequence[int]) -> dict[int, str]:
+        """Each request's status now."""
+        ...
+
+    def review_trail(self, review_id: int) -> list[ReviewAuditLine]:
+        """The audit events of one review, in order."""
         ...

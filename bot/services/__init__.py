@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.domain.config import BotConfig
     from bot.domain.ports import Clock, Notifier
+    from bot.services.deactivation import Deactivations
     from bot.services.decide import Decisions
     from bot.services.deliveries import Deliveries
     from bot.services.queries import RequestQueries
+    from bot.services.reviews import AccessReviews
+    from bot.services.revoke import RevokeService
+    from bot.services.rotation import KeyRotations
     from bot.services.submit import SubmitRequest
+    from bot.services.time_bound import TimeBoundAccess
     from bot.services.vault import CredentialLinks
     from bot.services.worker import ProvisioningWorker
 
@@ -34,3 +39,12 @@ class Services:
     credential_links: CredentialLinks | None = None
     # the outbox: what could not be delivered, for the owners' App Home
     deliveries: Deliveries | None = None
+    # flow 6: take access back (/revoke-aws-access, Revoke buttons, App Home, the CLI)
+    revoke: RevokeService | None = None
+    # flow 6: key rotation ("Rotate my key", key ages in App Home)
+    rotation: KeyRotations | None = None
+    # access reviews: Keep / Revoke on each grant under review
+    reviews: AccessReviews | None = None
+    # flow 6: time-bound access (Extend, Request extension) and Slack deactivation
+    time_bound: TimeBoundAccess | None = None
+    deactivations: Deactivations | None = None

@@ -46,6 +46,7 @@ def lock_refusal_text(request_id: int, refusal: LockRefusal, wanted: str) -> str
         LockKind.PROVISIONING: f"request #{request_id} is being provisioned",
         LockKind.ROLLBACK: f"request #{request_id} is being rolled back",
         LockKind.REISSUE: f"a re-issue of request #{request_id} is already running",
+        LockKind.REVOKE: f"request #{request_id} is already being revoked",
     }
     if refusal.held_by is not None:
         return held[refusal.held_by]

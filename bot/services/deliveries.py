@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from bot.domain.config import BotConfig
 from bot.domain.errors import DeliveryFailed, DeliveryKind, DomainError, StoreUnavailable
 from bot.domain.events import (
+    AccessRevoked,
     CredentialsIssued,
     DeliveryGivenUp,
     Event,
@@ -30,6 +31,7 @@ from bot.domain.events import (
     RequesterOutcome,
     RequestExpired,
     RequestSubmitted,
+    RevokeFailed,
     RolledBack,
 )
 from bot.domain.ports import Clock, Notifier
@@ -57,6 +59,8 @@ MUST_DELIVER: dict[type, tuple[DeliveryKind, ...]] = {
     RequestExpired: (UPDATE, OUTCOME),
     ProvisioningFailed: (UPDATE, OUTCOME),
     CredentialsIssued: (LINK, UPDATE),
+    AccessRevoked: (UPDATE, OUTCOME),
+    RevokeFailed: (UPDATE,),
 }
 
 # The sweep runs at least this often (bot/scheduler.py); the first retry waits one

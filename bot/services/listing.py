@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.config import DEFAULT_ACCOUNT
 from bot.domain.reminders import wait_text
 from bot.domain.states import Status
 from bot.domain.storage import DeliveryStore, RequestStore
@@ -21,6 +22,8 @@ class RequestRow:
     created_at: datetime
     # Messages Slack has not accepted yet, or never did: "credentials (given_up)", ...
     undelivered: tuple[str, ...] = ()
+    # The AWS account the request is for (flow 7).
+    account: str = DEFAULT_ACCOUNT
 
 
 def list_requests(
@@ -41,6 +44,7 @@ def list_requests(
             v.iam_user_name,
             v.created_at,
             tuple(undelivered.get(v.id, ())),
+            v.account,
         )
         for v in views
     ]
@@ -73,6 +77,9 @@ def render_table(rows: Sequence[RequestRow], now: datetime) -> str:
         )
         for r in rows
     ]
+    if any(r.account != DEFAULT_ACCOUNT for r in rows):  # [[accounts]]: say which one
+        header = (*header[:3], "ACCOUNT", *header[3:])
+        body = [(*row[:3], r.account, *row[3:]) for row, r in zip(body, rows, strict=True)]
     if any(r.undelivered for r in rows):
         header += ("UNDELIVERED",)
         body = [row + (", ".join(r.undelivered),) for row, r in zip(body, rows, strict=True)]

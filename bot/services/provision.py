@@ -71,6 +71,9 @@ class ProvisioningService:
         self.config = config
         self.public_url = public_url
         self.lease = lease
+        # Time-bound access (flow 6): an approved extension request makes nothing in IAM;
+        # this (bot/services/time_bound.py, wired by the container) applies it instead.
+        self.extensions: Callable[[Lease], RequestView | None] | None = None
 
     # --- claiming ------------------------------------------------------------
 
@@ -102,6 +105,9 @@ class ProvisioningService:
             # Stored before rules were frozen and its profile is gone: there is nothing
             # to grant, and a user with no rules is not what anyone approved.
             self._fail(lease, ProvisioningError("RulesUnknown", RULES_UNKNOWN, permanent=True))
+            return None
+        if lease.request.extends_request_id is not None and self.extensions is not None:
+            self.extensions(lease)
             return None
         try:
             credentials = self.provisioner.provision(lease.request)

@@ -22,7 +22,12 @@ class RequestQueries:
     def pending(self, owner_id: str | None = None, limit: int = 20) -> list[RequestView]:
         """The oldest pending requests first: the queue of the accounts `owner_id` owns
         (every account's when None)."""
-        rows = self.store.list(statuses=[Status.PENDING], limit=limit, newest_first=False)
+        accounts = None if owner_id is None else self.config.accounts_owned_by(owner_id)
+        if accounts == ():
+            return []
+        rows = self.store.list(
+            statuses=[Status.PENDING], limit=limit, newest_first=False, accounts=accounts
+        )
         return [
             current(view, self.config)
             for view in rows

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.config import BotConfig
+from bot.domain.config import DEFAULT_ACCOUNT, BotConfig
 from bot.domain.events import PendingSummary, ReminderDue, ReminderEscalated, RequestChanged
 from bot.domain.ports import Notifier
 from bot.domain.reminders import escalates, owners_to_nudge, period_grace, reminder_window
@@ -83,23 +83,23 @@ class ReminderSweep:
     def _claim(
         self, request_id: int, last_reminded_at: datetime | None, now: datetime
     ) -> _Claimed | None:
-        claim = self.sweeps.claim_reminder(request_id, seen=last_reminded_at, now=now)
+        # The claim and its "reminded" event are one transaction.
+        claim = self.sweeps.claim_reminder(
+            request_id, seen=last_reminded_at, now=now, describe=self._reminded_detail
+        )
         if claim is None:
             return None
         view = current(claim.request, self.config)
-        owners = owners_to_nudge(
+        return _Claimed(view, claim.number, self._owners_to_nudge(view))
+
+    def _owners_to_nudge(self, view: RequestView) -> tuple[str, ...]:
+        return owners_to_nudge(
             self.config.owners_of(view.account), view.approvers, view.requester_id
         )
-        self.requests.record(
-            view.id,
-            actor=ACTOR,
-            kind="reminded",
-            now=now,
-            number=claim.number,
-            owners=list(owners),
-            escalated=escalates(claim.number),
-        )
-        return _Claimed(view, claim.number, owners)
+
+    def _reminded_detail(self, request: RequestView, number: int) -> dict[str, object]:
+        owners = self._owners_to_nudge(current(request, self.config))
+        return {"owners": list(owners), "escalated": escalates(number)}
 
     def _record_skip(self, claimed: _Claimed, now: datetime) -> None:
         # The claim's "reminded" event stays (it counts claims); this one says nothing went out.
@@ -137,21 +137,52 @@ class ReminderSweep:
             report.escalated.append(request.id)
 
     def _summary(self, now: datetime) -> bool:
+        """One summary per approval channel, of the requests of the accounts posted
+        there (flow 7); True when any was posted."""
+        posted = False
+        for channel, accounts in self._channels():
+            posted = self._channel_summary(now, channel, accounts) or posted
+        return posted
+
+    def _channels(self) -> list[tuple[str, tuple[str, ...] | None]]:
+        """(channel, its accounts) pairs; without [[accounts]] one channel for all."""
+        if not self.config.accounts:
+            return [(self.config.slack.approval_channel, None)]
+        by_channel: dict[str, list[str]] = {}
+        for account in self.config.all_accounts():
+            by_channel.setdefault(self.config.approval_channel_of(account.name), []).append(
+                account.name
+            )
+        # Requests of an account that left the config (or made before [[accounts]])
+        # are posted in [slack]'s channel.
+        fallback = by_channel.setdefault(self.config.slack.approval_channel, [])
+        known = {a.name for a in self.config.accounts}
+        if DEFAULT_ACCOUNT not in known:
+            fallback.append(DEFAULT_ACCOUNT)
+        return [(channel, tuple(names)) for channel, names in by_channel.items()]
+
+    def _channel_summary(
+        self, now: datetime, channel: str, accounts: tuple[str, ...] | None
+    ) -> bool:
         every = self.config.reminders.every
-        total = self.sweeps.count_pending()
+        total = self.sweeps.count_pending(accounts=accounts)
         if total == 0:
             return False
-        # Once per period across every replica.
+        # Once per period and channel across every replica.
+        job = SUMMARY_JOB if accounts is None else f"{SUMMARY_JOB}:{channel}"
         if not self.sweeps.claim_job_run(
-            SUMMARY_JOB, now=now, ran_before=now - every + period_grace(every)
+            job, now=now, ran_before=now - every + period_grace(every)
         ):
             return False
         views = tuple(
             current(view, self.config)
-            for view in self.sweeps.pending_oldest_first(limit=self.summary_rows)
+            for view in self.sweeps.pending_oldest_first(limit=self.summary_rows, accounts=accounts)
         )
-        self.requests.record(None, actor=ACTOR, kind="pending_summary", now=now, pending=total)
-        summary = PendingSummary(self.config.slack.approval_channel, views, total, now)
+        detail = {} if accounts is None else {"channel": channel, "accounts": list(accounts)}
+        self.requests.record(
+            None, actor=ACTOR, kind="pending_summary", now=now, pending=total, **detail
+        )
+        summary = PendingSummary(channel, views, total, now)
         _attempt("summary", None, lambda: self.notifier.notify(summary))
         return True
 

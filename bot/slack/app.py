@@ -36,6 +36,7 @@ def build_app(
     `after_ack` runs the listeners' slow parts (default: a pool of its own).
     `sandbox=True` marks everything the listeners send (bot.slack.sandbox).
     """
+    _BOLT_LOGGER.addFilter(_CLIENT_GIVEN)  # idempotent: the same filter object
     app = App(
         name="aws-access-bot",
         client=client,
@@ -45,7 +46,7 @@ def build_app(
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
         process_before_response=False,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=_BOLT_LOGGER,
     )
     if sandbox:
         from bot.slack.sandbox import sandbox_middleware
@@ -53,6 +54,19 @@ def build_app(
         app.use(sandbox_middleware)
     register_all(app, services, after_ack or AfterAck())
     return app
+
+
+class _ClientGiven(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when handed a client, then
+    warns "As you gave client as well, token will be unused." on every start. The bot
+    always hands it the one client built from Settings: the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in str(record.msg)
+
+
+_BOLT_LOGGER = logging.getLogger("bot.slack.bolt")
+_CLIENT_GIVEN = _ClientGiven()
 
 
 def http_handler(app: App, signing_secret: str | None = None) -> SlackEvents:

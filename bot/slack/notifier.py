@@ -23,10 +23,17 @@ from slack_sdk import WebClient
 from bot.domain.config import BotConfig
 from bot.domain.errors import DeliveryFailed, DeliveryKind
 from bot.domain.events import (
+    AccessExtended,
+    AccessRevoked,
     CredentialsExpired,
     CredentialsIssued,
     CredentialsOpened,
     DeliveryGivenUp,
+    ExpiryWarning,
+    IamNameTaken,
+    KeyRotated,
+    KeyRotationDue,
+    MemberDeactivated,
     PendingSummary,
     ProvisioningFailed,
     ReminderDue,
@@ -38,12 +45,15 @@ from bot.domain.events import (
     RequesterOutcome,
     RequestExpired,
     RequestSubmitted,
+    RevokeFailed,
+    RevokeRefusedNotice,
     RolledBack,
 )
 from bot.domain.requests import MessageRef, RequestView
 from bot.domain.states import Status
 from bot.slack.calls import slack_call
-from bot.slack.surfaces import approval_message, channel, dms
+from bot.slack.surfaces import approval_message, channel, dms, key_rotation, revoke_messages
+from bot.slack.surfaces import time_bound as time_bound_messages
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +98,11 @@ class SlackNotifier:
     @notify.register(RolledBack)
     def _changed(self, event: RequestChanged | RequestCancelled | RolledBack) -> None:
         self._update_approval(event.request, must=True)
+
+    @notify.register(IamNameTaken)
+    def _name_taken(self, event: IamNameTaken) -> None:
+        # Never announced, so no approval message to update: the requester alone hears.
+        self._dm(event.request.requester_id, dms.name_taken_text(event.request))
 
     @notify.register(RequestApproved)
     def _approved(self, event: RequestApproved) -> None:
@@ -183,6 +198,60 @@ class SlackNotifier:
         self._to_owners(request, *channel.link_expired_message(request))
         self._dm(request.requester_id, dms.link_expired_text(request))
 
+    # --- taking access back (flow 6) ---------------------------------------------------
+
+    @notify.register(AccessRevoked)
+    def _revoked(self, event: AccessRevoked) -> None:
+        request = event.request
+        _every(
+            lambda: self._update_approval(request, must=True),
+            # The owners hear in the account's approval channel, automatic revokes too.
+            lambda: self._to_owners(request, revoke_messages.owners_revoked_text(request)),
+            lambda: self._dm(
+                request.requester_id,
+                revoke_messages.requester_revoked_text(request),
+                must_deliver=OUTCOME,
+            ),
+        )
+
+    @notify.register(RevokeFailed)
+    def _revoke_failed(self, event: RevokeFailed) -> None:
+        request = event.request
+        _every(
+            lambda: self._update_approval(request, must=True),
+            lambda: self._to_owners(request, revoke_messages.owners_failed_text(request)),
+        )
+
+    # --- time-bound access and deactivation (flow 6) -----------------------------------
+
+    @notify.register(ExpiryWarning)
+    def _expiry_warning(self, event: ExpiryWarning) -> None:
+        text, blocks = time_bound_messages.warning_message(event.request, event.now)
+        self._dm(event.request.requester_id, text, blocks)
+
+    @notify.register(AccessExtended)
+    def _extended(self, event: AccessExtended) -> None:
+        request = event.request
+        text = time_bound_messages.extended_text(request, event.by, event.extension_id)
+        _every(
+            lambda: self._update_approval(request, must=True),
+            lambda: self._to_owners(request, text),
+            lambda: self._dm(request.requester_id, text),
+        )
+
+    @notify.register(MemberDeactivated)
+    def _member_deactivated(self, event: MemberDeactivated) -> None:
+        by_channel: dict[str, list[RequestView]] = {}
+        for grant in event.grants:
+            by_channel.setdefault(self.config.approval_channel_of(grant.account), []).append(grant)
+        for channel_id, grants in by_channel.items():
+            self._post(channel_id, *time_bound_messages.deactivation_message(event.member, grants))
+
+    @notify.register(RevokeRefusedNotice)
+    def _revoke_refused(self, event: RevokeRefusedNotice) -> None:
+        text = revoke_messages.owners_refused_text(event.request, event.message)
+        self._to_owners(event.request, text)
+
     # --- reminders and lifecycle (flow 5) ----------------------------------------------
 
     @notify.register(ReminderDue)
@@ -214,6 +283,24 @@ class SlackNotifier:
         ]
         text, blocks = channel.pending_summary_message(entries, event.total, event.now)
         return self._post(event.channel, text, blocks, **NO_UNFURL)
+
+    # --- key rotation (flow 6) --------------------------------------------------------
+
+    @notify.register(KeyRotationDue)
+    def _key_rotation_due(self, event: KeyRotationDue) -> MessageRef | None:
+        text, blocks = key_rotation.nudge_message(
+            event.request, event.key_id, event.key_created_at, event.now, event.grace
+        )
+        return self._dm(event.request.requester_id, text, blocks)
+
+    @notify.register(KeyRotated)
+    def _key_rotated(self, event: KeyRotated) -> MessageRef | None:
+        # The new key's link: this DM and nowhere else, never unfurled. None when Slack
+        # did not take it: the rotation is then undone (bot/services/rotation.py).
+        text, blocks = key_rotation.rotated_message(
+            event.request, event.link, event.old_key_id, event.new_key_id, event.grace_ends
+        )
+        return self._dm(event.request.requester_id, text, blocks, **NO_UNFURL)
 
     # --- delivery --------------------------------------------------------------------
 

@@ -10,11 +10,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.store.deactivations import SqlDeactivationStore
 from bot.store.deliveries import SqlDeliveryStore
 from bot.store.links import SqlLinkStore
 from bot.store.provisioning import SqlProvisioningStore
 from bot.store.requests import SqlRequestStore
+from bot.store.reviews import SqlReviewStore
+from bot.store.revocations import SqlRevocationStore
+from bot.store.rotations import SqlRotationStore
 from bot.store.sweeps import SqlSweepStore
+from bot.store.time_bound import SqlTimeBoundStore
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,11 @@ class Stores:
     links: SqlLinkStore
     sweeps: SqlSweepStore
     deliveries: SqlDeliveryStore
+    revocations: SqlRevocationStore
+    rotations: SqlRotationStore
+    reviews: SqlReviewStore
+    time_bound: SqlTimeBoundStore
+    deactivations: SqlDeactivationStore
 
 
 def build_stores(sessions: sessionmaker[Session]) -> Stores:
@@ -33,15 +43,24 @@ def build_stores(sessions: sessionmaker[Session]) -> Stores:
         links=SqlLinkStore(sessions),
         sweeps=SqlSweepStore(sessions),
         deliveries=SqlDeliveryStore(sessions),
+        revocations=SqlRevocationStore(sessions),
+        rotations=SqlRotationStore(sessions),
+        reviews=SqlReviewStore(sessions),
+        time_bound=SqlTimeBoundStore(sessions),
+        deactivations=SqlDeactivationStore(sessions),
     )
 
 
 __all__ = [
+    "SqlDeactivationStore",
     "SqlDeliveryStore",
     "SqlLinkStore",
     "SqlProvisioningStore",
     "SqlRequestStore",
+    "SqlRevocationStore",
+    "SqlRotationStore",
     "SqlSweepStore",
+    "SqlTimeBoundStore",
     "Stores",
     "build_stores",
 ]

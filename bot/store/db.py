@@ -5,21 +5,23 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +38,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+WRITER_WAIT = 35.0  # seconds; longer than SQLite's own busy timeout (30 s)
+_WRITER = "aws_access_bot.sqlite_writer"
+
+
 def _sqlite_immediate_transactions(engine: Engine) -> None:
     # pysqlite opens transactions lazily and lets two writers deadlock on the upgrade
     # from a read lock; BEGIN IMMEDIATE takes the write lock up front, so concurrent
@@ -49,9 +55,47 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
+    # growing steps (1, 2, 5, 10, ... 100 ms) before it looks again: with a few threads
+    # writing, most of their time went to those sleeps (bench/README.md, "SQLite").
+    # Threads of this process queue on a lock of their own instead, handed over the
+    # moment a transaction ends; SQLite's lock still guards against other processes.
+    # Never held for good: a thread waits WRITER_WAIT at most, then falls back to
+    # SQLite's own waiting.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        held = writer.acquire(timeout=WRITER_WAIT)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if held:
+                writer.release()
+            raise
+        if held:
+            conn.info[_WRITER] = writer
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn):  # noqa: ANN001
+        _release(conn.info)
+
+    # However a transaction ends (a connection invalidated by an error, returned to the
+    # pool mid-transaction), the lock goes with it.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # noqa: ANN001
+        _release(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection, record, _exc):  # noqa: ANN001
+        _release(record.info)
+
+
+def _release(info: dict) -> None:
+    held = info.pop(_WRITER, None)
+    if held is not None:
+        held.release()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -112,6 +156,10 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    # Alembic is imported only to migrate: `run` on a migrated database never loads it
+    # (at_head below; bench/README.md, "Memory").
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("bot.migrations")))
     if engine is not None:
@@ -125,8 +173,37 @@ MIGRATION_LOCK_KEY = 0x61776262
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (idempotent; safe when replicas start together)."""
+    from alembic import command
+
     with _migration_lock(engine):
         command.upgrade(alembic_config(engine), "head")
+
+
+_REVISION = re.compile(r"^(down_)?revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+def migration_heads() -> set[str]:
+    """The newest revision(s) of the migration scripts, read as text (no Alembic)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (resources.files("bot.migrations") / "versions").iterdir():
+        if not script.name.endswith(".py"):
+            continue
+        for down, value in _REVISION.findall(script.read_text()):
+            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (parents if down else revisions).update(names)
+    return revisions - parents
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database is at the newest revision, asked with plain SQL. False
+    when unsure (no alembic_version table, scripts unreadable): then migrate."""
+    heads = migration_heads()
+    with engine.connect() as conn:
+        if not heads or not sa_inspect(conn).has_table("alembic_version"):
+            return False
+        current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    return current == heads
 
 
 @contextmanager
@@ -150,6 +227,9 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 def pending_migrations(engine: Engine) -> bool:
     """True when the database is not at the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())

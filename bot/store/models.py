@@ -90,6 +90,31 @@ class AccessRequest(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rollback_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reissue_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Revoke (flow 6, migration 0004): its own lock; attempts; when the recovery sweep
+    # may retry a failed revoke (NULL: an owner's click only); who, why, what set it
+    # off, which mode, and when it finished.
+    revoke_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_attempts: Mapped[int | None] = mapped_column(Integer)
+    revoke_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoke_cause: Mapped[str | None] = mapped_column(String(16))
+    revoke_mode: Mapped[str | None] = mapped_column(String(16))
+    # Time-bound access (flow 6, migration 0005): the grant's length (asked for in the
+    # form, up to the frozen max_duration; then the length of the latest extension),
+    # when it ends (set at provisioning, moved by extensions), when its requester's next
+    # warning is due and how many were sent, the expiry sweep's claim, and the grant an
+    # extension request extends.
+    access_duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expiry_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expiry_warnings: Mapped[int | None] = mapped_column(Integer)
+    expiry_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extends_request_id: Mapped[int | None] = mapped_column(Integer)
+    # Slack deactivation (flow 6): when the requester's deactivation was acted on for
+    # this grant (claimed once, so a re-delivered event or a replica does nothing more).
+    deactivation_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The rules frozen at submit (docs/architecture.md, "Frozen rules"). All NULL, and
     # rules_frozen_at NULL, on a row stored before rules were frozen until it is given
     # its rules at start-up.
@@ -111,6 +136,9 @@ class AccessRequest(Base):
         # Start-up: rows stored before rules were frozen (none, once frozen), without
         # reading the whole history on every start.
         Index("ix_access_requests_rules_frozen_at", "rules_frozen_at"),
+        # Time-bound sweeps (flow 6): grants whose end or next warning is due.
+        Index("ix_access_requests_status_access_expires_at", "status", "access_expires_at"),
+        Index("ix_access_requests_status_expiry_warn_at", "status", "expiry_warn_at"),
     )
 
 
@@ -130,18 +158,47 @@ class Approval(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: who did what to which request, when. Never holds a secret."""
+    """Append-only: who did what to which request, when. Never holds a secret.
+
+    A hash chain (docs/audit.md): `seq` numbers events 1, 2, 3, ... and `hash` is the
+    SHA-256 of the event's canonical form (bot/domain/audit.py), which includes
+    `prev_hash`, the hash of event `seq - 1`. Rows are written only by
+    bot/store/audit.py; on PostgreSQL a trigger (migration 0007) refuses UPDATE and
+    DELETE. `request_id` is the request's number, not a foreign key: the trail outlives
+    the row it is about."""
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("access_requests.id", ondelete="SET NULL"), index=True
-    )
+    request_id: Mapped[int | None] = mapped_column(Integer, index=True)
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Copied from the request when the event is written (its frozen rules included).
+    account: Mapped[str | None] = mapped_column(String(64))
+    iam_user: Mapped[str | None] = mapped_column(String(64))
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        # `aws-access-bot audit --account NAME`, in chain order.
+        Index("ix_audit_events_account_seq", "account", "seq"),
+    )
+
+
+class AuditChainHead(Base):
+    """The chain's one head row (id 1): the last event's seq and hash. Every append
+    updates it in the appending transaction, so appends queue on its row lock
+    (PostgreSQL) or the write lock (SQLite) and the chain stays one line."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
 
 
 class CredentialLink(Base):
@@ -207,3 +264,94 @@ class DeliveryRecord(Base):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class KeyRotationRecord(Base):
+    """Key rotation (flow 6, migration 0006; bot/domain/rotation.py has the states): one
+    row per bot-made access key that got a rotation nudge. Key ids only (they are
+    public, like in CloudTrail); the new key's secret exists only sealed in its link.
+    `claimed_until` holds a click's claim while AWS makes the new key."""
+
+    __tablename__ = "key_rotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="CASCADE"), index=True
+    )
+    old_key_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    key_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    nudged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    nudges: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_key_id: Mapped[str | None] = mapped_column(String(32))
+    link_id: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rotated_by: Mapped[str | None] = mapped_column(String(32))
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # One rotation per key: two sweeps nudging at once insert one row.
+        UniqueConstraint("request_id", "old_key_id"),
+        # The sweep: issued rotations, deactivated ones due for deletion.
+        Index("ix_key_rotations_status_updated_at", "status", "updated_at"),
+    )
+
+
+class AccessReview(Base):
+    """An access review of one account's active grants (bot/domain/reviews.py). Unique
+    per account and period, so replicas opening "this period's" review insert one row.
+    `posting_until` is a sweep's claim while it posts the grants to Slack."""
+
+    __tablename__ = "access_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    posting_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("account", "period_start"),
+        # The sweep: open reviews.
+        Index("ix_access_reviews_status_deadline_at", "status", "deadline_at"),
+    )
+
+
+class ReviewItem(Base):
+    """One grant in a review: the request as it was when the review opened, when its IAM
+    user last used its access, and the decision (set once, by a compare-and-set)."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("access_reviews.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[int] = mapped_column(Integer, index=True)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    profile: Mapped[str] = mapped_column(String(64))
+    iam_user_name: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    usage_known: Mapped[bool | None] = mapped_column(Boolean)
+    last_key_use: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_console_use: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("review_id", "request_id"),)

@@ -36,6 +36,7 @@ from bot.store.rows import (
     move,
     view_of,
 )
+from bot.store.time_bound import clock_started
 
 _ROLLBACK = LOCK_COLUMNS[LockKind.ROLLBACK]
 _REISSUE = LOCK_COLUMNS[LockKind.REISSUE]
@@ -142,6 +143,8 @@ class SqlProvisioningStore(SqlStore):
                 last_error=None,
                 access_key_id=access_key_id,
                 provisioned_at=now,
+                # Time-bound access: the clock starts now (bot/store/time_bound.py).
+                **clock_started(lease.request, now),
             ):
                 return None
             store_link(session, request_id, link, now)

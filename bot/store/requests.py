@@ -25,6 +25,7 @@ from bot.domain.storage import (
     NameClaimed,
     NewRequest,
 )
+from bot.store.accounts import in_accounts
 from bot.store.db import SqlStore
 from bot.store.models import AccessRequest, Approval, AuditEvent
 from bot.store.rows import (
@@ -79,6 +80,10 @@ class SqlRequestStore(SqlStore):
                 provision_attempts=0,
                 **_rules_columns(rules),
                 rules_frozen_at=now,
+                access_duration_seconds=(
+                    int(new.duration.total_seconds()) if new.duration is not None else None
+                ),
+                extends_request_id=new.extends_request_id,
             )
             session.add(row)
             session.flush()
@@ -88,11 +93,13 @@ class SqlRequestStore(SqlStore):
                 actor=new.requester_id,
                 kind="requested",
                 now=now,
+                reason=new.reason,
                 profile=new.profile,
                 iam_user_name=new.iam_user_name,
                 console=rules.console,
                 programmatic=rules.programmatic,
                 **_rules_columns(rules),
+                **_time_bound_detail(new),
             )
             return view_of(session, row)
 
@@ -220,8 +227,11 @@ class SqlRequestStore(SqlStore):
         requester_id: str | None = None,
         limit: int | None = None,
         newest_first: bool = True,
+        accounts: Collection[str] | None = None,
     ) -> list[RequestView]:
         query = select(AccessRequest)
+        if accounts is not None:  # an owner's queue: the accounts they own (flow 7)
+            query = query.where(in_accounts(accounts))
         if statuses is not None:
             query = query.where(AccessRequest.status.in_([s.value for s in statuses]))
         if requester_id is not None:
@@ -232,6 +242,18 @@ class SqlRequestStore(SqlStore):
             query = query.order_by(AccessRequest.created_at, AccessRequest.id)
         if limit is not None:
             query = query.limit(limit)
+        with self.sessions() as session:
+            return views_of(session, session.scalars(query).all())
+
+    def active_grants(
+        self, requester_id: str | None = None, account: str | None = None
+    ) -> list[RequestView]:
+        query = select(AccessRequest).where(AccessRequest.status == Status.PROVISIONED.value)
+        if requester_id is not None:
+            query = query.where(AccessRequest.requester_id == requester_id)
+        if account is not None:
+            query = query.where(in_accounts([account]))
+        query = query.order_by(AccessRequest.provisioned_at, AccessRequest.id)
         with self.sessions() as session:
             return views_of(session, session.scalars(query).all())
 
@@ -308,6 +330,16 @@ def _rules_columns(rules: FrozenRules) -> dict[str, Any]:
         "max_duration_seconds": int(duration.total_seconds()) if duration is not None else None,
         "approvals_required": rules.approvals_required,
     }
+
+
+def _time_bound_detail(new: NewRequest) -> dict[str, Any]:
+    """What the audit log adds for a time-bound request or an extension request."""
+    detail: dict[str, Any] = {}
+    if new.duration is not None:
+        detail["duration_seconds"] = int(new.duration.total_seconds())
+    if new.extends_request_id is not None:
+        detail["extends_request_id"] = new.extends_request_id
+    return detail
 
 
 def _add_approval(session: Session, request_id: int, approver: str, now: datetime) -> bool:

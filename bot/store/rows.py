@@ -22,7 +22,8 @@ from bot.domain.errors import RequestNotFound
 from bot.domain.requests import RequestView
 from bot.domain.states import Status, check_transition
 from bot.domain.storage import LockKind
-from bot.store.models import AccessRequest, Approval, AuditEvent
+from bot.store.audit import append
+from bot.store.models import AccessRequest, Approval
 
 # Who the audit log names for the bot's own steps (as before the store owned the SQL).
 BOT_ACTOR = "aws-access-bot"
@@ -32,6 +33,7 @@ LOCK_COLUMNS: dict[LockKind, InstrumentedAttribute[datetime | None]] = {
     LockKind.PROVISIONING: AccessRequest.lease_expires_at,
     LockKind.ROLLBACK: AccessRequest.rollback_lock_until,
     LockKind.REISSUE: AccessRequest.reissue_lock_until,
+    LockKind.REVOKE: AccessRequest.revoke_lock_until,
 }
 
 
@@ -107,6 +109,19 @@ def to_view(row: AccessRequest, approvers: tuple[str, ...]) -> RequestView:
         requester_dm_channel=row.requester_dm_channel,
         requester_dm_ts=row.requester_dm_ts,
         provisioned_at=row.provisioned_at,
+        revoked_at=row.revoked_at,
+        access_duration=(
+            timedelta(seconds=row.access_duration_seconds)
+            if row.access_duration_seconds is not None
+            else None
+        ),
+        access_expires_at=row.access_expires_at,
+        expiry_warnings=row.expiry_warnings or 0,
+        extends_request_id=row.extends_request_id,
+        revoked_by=row.revoked_by,
+        revoke_reason=row.revoke_reason,
+        revoke_cause=row.revoke_cause,
+        revoke_mode=row.revoke_mode,
     )
 
 
@@ -116,10 +131,12 @@ def to_view(row: AccessRequest, approvers: tuple[str, ...]) -> RequestView:
 def audit(
     session: Session, request_id: int | None, *, actor: str, kind: str, now: datetime, **detail: Any
 ) -> None:
-    """Append an audit event in the caller's transaction. Only non-secret details."""
-    session.add(
-        AuditEvent(request_id=request_id, actor=actor, kind=kind, detail=detail, created_at=now)
-    )
+    """Append an audit event in the caller's transaction. Only non-secret details.
+
+    The event joins the hash chain when the transaction commits (bot/store/audit.py,
+    docs/audit.md). Given a `request_id`, the request's account, IAM user and frozen
+    rules are recorded with it; a `reason` in `detail` is the reason shown by exports."""
+    append(session, request_id, actor=actor, kind=kind, now=now, detail=detail)
 
 
 # --- compare-and-set ---------------------------------------------------------------

@@ -9,6 +9,7 @@ who won, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.domain.reminders import ReminderWindow
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
 from bot.domain.storage import ReminderClaim
+from bot.store.accounts import in_accounts
 from bot.store.db import SqlStore
 from bot.store.models import AccessRequest, JobRun
 from bot.store.rows import audit, dialect_insert, load_view, views_of
@@ -42,17 +44,18 @@ def due_for_reminder_query(window: ReminderWindow, limit: int) -> Select:
     )
 
 
-def pending_oldest_first_query(limit: int) -> Select:
-    return (
-        select(AccessRequest)
-        .where(AccessRequest.status == _PENDING)
-        .order_by(AccessRequest.created_at, AccessRequest.id)
-        .limit(limit)
-    )
+def pending_oldest_first_query(limit: int, accounts: Collection[str] | None = None) -> Select:
+    query = select(AccessRequest).where(AccessRequest.status == _PENDING)
+    if accounts is not None:
+        query = query.where(in_accounts(accounts))
+    return query.order_by(AccessRequest.created_at, AccessRequest.id).limit(limit)
 
 
-def count_pending_query() -> Select:
-    return select(func.count()).select_from(AccessRequest).where(AccessRequest.status == _PENDING)
+def count_pending_query(accounts: Collection[str] | None = None) -> Select:
+    query = select(func.count()).select_from(AccessRequest).where(AccessRequest.status == _PENDING)
+    if accounts is not None:
+        query = query.where(in_accounts(accounts))
+    return query
 
 
 def expired_pending_query(created_before: datetime, limit: int) -> Select:
@@ -73,11 +76,18 @@ class SqlSweepStore(SqlStore):
             return [(row.id, row.last_reminded_at) for row in rows]
 
     def claim_reminder(
-        self, request_id: int, *, seen: datetime | None, now: datetime, **detail: Any
+        self,
+        request_id: int,
+        *,
+        seen: datetime | None,
+        now: datetime,
+        describe: Callable[[RequestView, int], dict[str, Any]] | None = None,
+        **detail: Any,
     ) -> ReminderClaim | None:
         """Take this period's reminder of a request: None when it was decided or someone
-        else (a replica, an overlapping run) took it. With `detail`, the claim is audited
-        as "reminded" in the same transaction."""
+        else (a replica, an overlapping run) took it. With `detail` (and what `describe`
+        says of the claimed request and its reminder number), the claim is audited as
+        "reminded" in the same transaction."""
         last = AccessRequest.last_reminded_at
         with self.sessions.begin() as session:
             number = session.execute(
@@ -93,6 +103,9 @@ class SqlSweepStore(SqlStore):
             ).scalar_one_or_none()
             if number is None:
                 return None
+            view = load_view(session, request_id)
+            if describe is not None:
+                detail = {**detail, **describe(view, number)}
             if detail:
                 audit(
                     session,
@@ -103,7 +116,7 @@ class SqlSweepStore(SqlStore):
                     number=number,
                     **detail,
                 )
-            return ReminderClaim(load_view(session, request_id), number)
+            return ReminderClaim(view, number)
 
     def status_of(self, request_id: int) -> Status | None:
         with self.sessions() as session:
@@ -112,13 +125,16 @@ class SqlSweepStore(SqlStore):
             )
             return Status(value) if value is not None else None
 
-    def count_pending(self) -> int:
+    def count_pending(self, accounts: Collection[str] | None = None) -> int:
         with self.sessions() as session:
-            return session.scalar(count_pending_query()) or 0
+            return session.scalar(count_pending_query(accounts)) or 0
 
-    def pending_oldest_first(self, *, limit: int) -> list[RequestView]:
+    def pending_oldest_first(
+        self, *, limit: int, accounts: Collection[str] | None = None
+    ) -> list[RequestView]:
+        query = pending_oldest_first_query(limit, accounts)
         with self.sessions() as session:
-            return views_of(session, session.scalars(pending_oldest_first_query(limit)).all())
+            return views_of(session, session.scalars(query).all())
 
     def expired_pending(self, created_before: datetime, *, limit: int) -> list[int]:
         with self.sessions() as session:

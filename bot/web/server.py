@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 # Slack's events and interactions are a few kB; nothing the bot serves takes more.
 MAX_REQUEST_BODY = 1024 * 1024
 
+# Connections, not threads, are what a burst needs: Slack's senders keep connections
+# open, and past waitress's default connection_limit (100) a new client waits in the
+# accept queue until an open one closes, far beyond Slack's 3 seconds (200 clients:
+# bench/README.md). poll() instead of select(), which stops at 1,024 descriptors.
+CONNECTIONS = {"connection_limit": 1000, "backlog": 2048, "asyncore_use_poll": True}
+
 
 def loggable(text: str | None, limit: int = 120) -> str:
     """A client-chosen string (a path, a method) safe for one log line: printable
@@ -66,7 +72,7 @@ def _create(app: WsgiApp, **options: Any) -> Any:
         map=sockets,
         ident="aws-access-bot",
         max_request_body_size=MAX_REQUEST_BODY + 1,
-        **options,
+        **(CONNECTIONS | options),
     )
     for listener in sockets.values():  # one per address `host` resolves to
         if isinstance(listener, BaseWSGIServer):

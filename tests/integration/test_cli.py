@@ -93,6 +93,7 @@ def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:
         "#",
         "STATUS",
         "REQUESTER",
+        "ACCOUNT",  # the rows' frozen account (tests/support/stores.py): not the default
         "PROFILE",
         "IAM",
         "USER",
@@ -100,9 +101,9 @@ def test_db_upgrade_then_requests_table(tmp_path: Path) -> None:
         "(UTC)",
         "AGE",
     ]
-    assert [line.split()[:5] for line in listing[1:]] == [
-        ["2", "pending", "U0BOB", "developer", "bob"],
-        ["1", "pending", "U0ALICE", "developer", "alice"],
+    assert [line.split()[:6] for line in listing[1:]] == [
+        ["2", "pending", "U0BOB", "prod-account", "developer", "bob"],
+        ["1", "pending", "U0ALICE", "prod-account", "developer", "alice"],
     ]
     pending = run_cli(["requests", "--status", "denied"], {"DATABASE_URL": url}, cwd=tmp_path)
     assert pending.stdout == "no requests\n"
@@ -115,7 +116,8 @@ def test_run_serves_healthz_and_stops_on_sigterm(tmp_path: Path, config_file: Pa
     env = run_env(config_file, f"sqlite:///{tmp_path / 'run.db'}")
     with running_bot(["run", "--no-scheduler"], env, tmp_path) as bot:
         with urllib.request.urlopen(f"{bot.url}/healthz") as response:  # noqa: S310
-            assert json.load(response) == {"status": "ok"}
+            # backlog: after-ack jobs still queued or running (bot/slack/after_ack.py)
+            assert json.load(response) == {"status": "ok", "backlog": 0}
             assert response.headers["Server"] == "aws-access-bot"
         assert bot.stop() == 0
     log = bot.text()

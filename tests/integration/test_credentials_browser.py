@@ -18,7 +18,7 @@ from bot.store import build_stores
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.web.credentials import credential_routes
 from bot.web.router import Router
-from tests.support.browser import CHROMIUM
+from tests.support.browser import HAVE_CHROMIUM, NO_CHROMIUM
 from tests.support.configs import bot_config
 from tests.support.moto import unique
 from tests.support.slack_api import SlackApiStub
@@ -29,7 +29,7 @@ CSV_HEADER = ["User name", "Password", "Access key ID", "Secret access key", "Co
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM),
 ]
 
 

@@ -1,7 +1,8 @@
 """`make run` on a fresh clone (no .env, no config, no tokens) says what to set, exit 1.
 
-The clone is the Makefile and pyproject.toml in an empty directory; its virtualenv is
-this one (linked, marked installed) so the test does not reinstall anything.
+The clone is the Makefile, pyproject.toml and requirements.lock in an empty directory;
+its virtualenv is this one (linked, marked installed) so the test does not reinstall
+anything.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from tests.support.processes import REPO
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_run_without_env_prints_setup_steps(tmp_path: Path) -> None:
-    for name in ("Makefile", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy(REPO / name, tmp_path / name)
     venv = tmp_path / "venv"
     venv.mkdir()
     (venv / "bin").symlink_to(Path(sys.executable).parent)
-    (venv / ".installed").touch()  # newer than the copied pyproject.toml
+    (venv / ".installed").touch()  # newer than the copied pyproject.toml and lock
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     result = subprocess.run(
         ["make", "--no-print-directory", "run", f"VENV={venv}"],
@@ -39,4 +40,9 @@ def test_make_run_without_env_prints_setup_steps(tmp_path: Path) -> None:
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
     assert "aws-access-bot manifest --url" in result.stderr
     assert "Error 1" in result.stderr  # make reports the bot's exit status 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Makefile", "pyproject.toml", "venv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "Makefile",
+        "pyproject.toml",
+        "requirements.lock",
+        "venv",
+    ]

@@ -222,6 +222,8 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, slack_stub) -> None:  #
         "remind: ok",
         "recover-provisioning: ok",
         "purge-credentials: ok",
+        "access-reviews: ok",
+        "rotate-keys: ok",
         "deliver: ok",
     ]
     assert thread_replies(slack_stub) == {approval_ts(due): 1}

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import HAVE_CHROMIUM, NO_CHROMIUM
 from tests.support.png import png_size
 from tests.support.processes import REPO
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no /usr/bin/chromium"),
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM),
 ]
 
 

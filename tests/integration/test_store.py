@@ -81,6 +81,7 @@ def test_submit_stores_the_frozen_rules(stores) -> None:
     [event] = stores.requests.audit_of(view.id)
     assert (event.actor, event.kind) == ("U0ALICE", "requested")
     assert event.detail == {
+        "reason": "incident 42",
         "profile": "admin",
         "iam_user_name": "alice",
         "console": True,

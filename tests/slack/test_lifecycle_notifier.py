@@ -16,11 +16,15 @@ from slack_sdk import WebClient
 from bot.domain.credentials import IssuedLink
 from bot.domain.errors import DeliveryFailed, DeliveryKind
 from bot.domain.events import (
+    AccessExtended,
+    AccessRevoked,
     CredentialsExpired,
     CredentialsIssued,
     CredentialsOpened,
     DeliveryGivenUp,
     Event,
+    ExpiryWarning,
+    MemberDeactivated,
     PendingSummary,
     ProvisioningFailed,
     ReminderDue,
@@ -32,6 +36,8 @@ from bot.domain.events import (
     RequesterOutcome,
     RequestExpired,
     RequestSubmitted,
+    RevokeFailed,
+    RevokeRefusedNotice,
     RolledBack,
 )
 from bot.domain.requests import MessageRef, RequestView
@@ -184,7 +190,7 @@ def test_first_credentials_dm_the_link_and_update_the_message(stub, notifier) ->
     assert dm["channel"] == "D0ALICE" and no_unfurl(dm)
     assert LINK_URL in json.dumps(dm["blocks"]) and LINK_URL not in dm["text"]
     [update] = stub.calls_to("chat.update")
-    assert actions(update) == ["credentials_reissue"]
+    assert actions(update) == ["credentials_reissue", "revoke_access"]
     assert "the requester got a link" in json.dumps(update["blocks"])  # the DM went first
     assert LINK_URL not in json.dumps(update)
 
@@ -413,6 +419,29 @@ def sample(kind: type) -> Event:
             replace(request, status=Status.DENIED, decided_by="U0OWNER1"), timedelta(days=7)
         ),
         DeliveryGivenUp: lambda: DeliveryGivenUp(request, DeliveryKind.APPROVAL_UPDATE, 6, "x"),
+        # flow 6
+        AccessRevoked: lambda: AccessRevoked(
+            replace(
+                request,
+                status=Status.REVOKED,
+                revoked_at=NOW,
+                revoked_by="U0OWNER1",
+                revoke_cause="owner",
+                revoke_mode="disable",
+            )
+        ),
+        RevokeFailed: lambda: RevokeFailed(
+            replace(request, status=Status.REVOKING, last_error="AccessDenied: no")
+        ),
+        RevokeRefusedNotice: lambda: RevokeRefusedNotice(request, "not the bot's user"),
+        # flow 6: time-bound access and Slack deactivation
+        ExpiryWarning: lambda: ExpiryWarning(
+            replace(request, access_expires_at=NOW + timedelta(hours=1)), NOW
+        ),
+        AccessExtended: lambda: AccessExtended(
+            replace(request, access_expires_at=NOW + timedelta(days=30)), "U0OWNER1", NOW
+        ),
+        MemberDeactivated: lambda: MemberDeactivated("U0ALICE", (request,), revoking=False),
     }
     return samples[kind]()
 

@@ -86,5 +86,8 @@ class FailingFinish:
 class NoNamesTaken:
     """An IamDirectory in which every name is free."""
 
-    def name_taken(self, user_name: str, requester_id: str) -> bool:
+    def name_taken(self, user_name: str, requester_id: str, account: str = "") -> bool:
+        return False
+
+    def name_taken_quick(self, user_name: str, requester_id: str, account: str = "") -> bool:
         return False

@@ -40,8 +40,9 @@ class MotoServer:
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": self.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            # AWS_REGION alone, as most platforms set it: the bot must honour it
+            # (bot/aws/region.py); botocore by itself reads only AWS_DEFAULT_REGION.
             "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
         }
 
     def session(self, key_id: str | None = None, secret: str | None = None) -> boto3.Session:

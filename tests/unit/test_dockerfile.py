@@ -92,7 +92,9 @@ def test_final_stage_runs_as_non_root_without_build_tools(dockerfile) -> None:
 def test_install_is_from_pyproject_like_make_run(dockerfile) -> None:
     build = stages(dockerfile)[0]
     assert any(kw == "COPY" and "pyproject.toml" in args for kw, args in build)
-    assert ("RUN", "/opt/venv/bin/pip install .") in build
+    # Pinned, hash-checked dependencies first (tests/unit/test_lock.py), then the bot.
+    assert ("RUN", "/opt/venv/bin/pip install --require-hashes -r requirements.lock") in build
+    assert ("RUN", "/opt/venv/bin/pip install --no-deps .") in build
     makefile = (REPO / "Makefile").read_text()
     assert "pip install --quiet -e ." in makefile  # both install the same pyproject
 

@@ -70,6 +70,9 @@ def test_policy_covers_every_call_in_the_code_and_the_design(config) -> None:
     policy = bot_policy(config, ACCOUNT)
     granted = {a for st in policy["Statement"] for a in st["Action"]}
     called = {iam_action(c): c.where for c in scan_bot() if c.service in ("iam", "sts")}
+    # Assuming an account's role is granted in the bot's home account, for the roles of
+    # [[accounts]] only (bot/aws/account_policy.py; tests/unit/test_account_policy.py).
+    assert called.pop("sts:AssumeRole", None) is not None
     missing = {a: where for a, where in called.items() if a not in granted}
     assert not missing, f"the bot calls IAM actions its policy does not grant: {missing}"
     assert set(ALL_ACTIONS) == DESIGN_ACTIONS | set(called)
@@ -84,6 +87,9 @@ def test_nothing_broader_than_user_path_groups_and_policies(config) -> None:
         for resource in _as_list(st["Resource"]):
             if resource == "*":
                 assert set(st["Action"]) <= set(ACCOUNT_ACTIONS), st
+            elif resource == f"arn:aws:iam::{ACCOUNT}:mfa/*":
+                # Revoke's `delete` removes a virtual MFA device it deactivated (flow 6).
+                assert set(st["Action"]) == {"iam:DeleteVirtualMFADevice"}, st
             else:
                 assert resource in (
                     user_path,
@@ -117,6 +123,12 @@ def test_nothing_broader_than_user_path_groups_and_policies(config) -> None:
         ),
         ("iam:CreateRole", "role/anything", {}, False),
         ("iam:PutUserPolicy", "user/onboarding/alice", {}, False),
+        # Revoke (flow 6): the bot's own users only.
+        ("iam:UpdateAccessKey", "user/onboarding/alice", {}, True),
+        ("iam:UpdateAccessKey", "user/admins/root-ish", {}, False),
+        ("iam:DeleteSSHPublicKey", "user/admins/root-ish", {}, False),
+        ("iam:DeleteVirtualMFADevice", "mfa/alice", {}, True),
+        ("iam:DeactivateMFADevice", "user/admins/root-ish", {}, False),
     ],
 )
 def test_what_the_policy_allows(config, action, resource, context, expected) -> None:

@@ -78,11 +78,14 @@ def test_manifest_scopes_equal_what_the_code_calls() -> None:
 def test_http_manifest_points_everything_at_slack_events() -> None:
     doc = yaml.safe_load(render_manifest("https://bot.example.com/"))
     url = "https://bot.example.com/slack/events"
-    [command] = doc["features"]["slash_commands"]
+    [command, revoke] = doc["features"]["slash_commands"]
     assert (command["command"], command["url"]) == ("/request-aws-access", url)
+    # Flow 6: owners revoke by mention; Slack escapes it to the member's id.
+    assert (revoke["command"], revoke["url"]) == ("/revoke-aws-access", url)
+    assert revoke["should_escape"] is True
     assert doc["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
     assert doc["settings"]["event_subscriptions"] == {
-        "bot_events": ["app_home_opened"],
+        "bot_events": ["app_home_opened", "user_change"],
         "request_url": url,
     }
     assert doc["features"]["app_home"]["home_tab_enabled"] is True
@@ -93,7 +96,7 @@ def test_http_manifest_points_everything_at_slack_events() -> None:
 def test_socket_mode_manifest_has_no_request_urls() -> None:
     doc = manifest(None, socket_mode=True)
     assert doc["settings"]["socket_mode_enabled"] is True
-    assert "url" not in doc["features"]["slash_commands"][0]
+    assert all("url" not in c for c in doc["features"]["slash_commands"])
     assert "request_url" not in doc["settings"]["interactivity"]
     assert "request_url" not in doc["settings"]["event_subscriptions"]
 

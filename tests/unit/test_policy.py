@@ -18,6 +18,7 @@ from bot.domain.policy import (
     Verdict,
     authorize,
     count_approval,
+    may_revoke_members,
     role_of,
 )
 from bot.domain.rules import PROFILE_GONE
@@ -38,6 +39,9 @@ ALLOWED = {
     (R.OWNER, A.REVOKE): {S.PROVISIONED, S.REVOKING},
     (R.REQUESTER, A.REVOKE): {S.PROVISIONED, S.REVOKING},
     (R.OWNER, A.EXTEND): {S.PROVISIONED},
+    (R.REQUESTER, A.ROTATE_KEY): {S.PROVISIONED},
+    (R.OWNER, A.REVIEW_KEEP): {S.PROVISIONED},
+    (R.OWNER, A.REVIEW_REVOKE): {S.PROVISIONED},
     (R.OWNER, A.VIEW): set(Status),
     (R.REQUESTER, A.VIEW): set(Status),
 }
@@ -46,7 +50,7 @@ CELLS = list(itertools.product(Role, Action, Status))
 
 
 def test_the_table_has_every_cell() -> None:
-    assert len(CELLS) == 3 * 9 * 10
+    assert len(CELLS) == 3 * 12 * len(Status)
 
 
 @pytest.mark.parametrize(("role", "action", "status"), CELLS)
@@ -78,6 +82,16 @@ def test_cell(role: Role, action: Action, status: Status) -> None:
         (R.OTHER, A.REISSUE, "only the AWS account owners can re-issue credentials"),
         (R.OTHER, A.REVOKE, "only the account owners can revoke access"),
         (R.OTHER, A.VIEW, "only the requester and the account owners can see this request"),
+        (
+            R.OWNER,
+            A.ROTATE_KEY,
+            "only the requester can rotate their access key (owners can re-issue)",
+        ),
+        (R.OTHER, A.ROTATE_KEY, "only the requester can rotate their access key"),
+        (R.REQUESTER, A.REVIEW_KEEP, "you cannot review your own access"),
+        (R.REQUESTER, A.REVIEW_REVOKE, "you cannot review your own access"),
+        (R.OTHER, A.REVIEW_KEEP, "only the account owners can review access"),
+        (R.OTHER, A.REVIEW_REVOKE, "only the account owners can review access"),
     ],
 )
 def test_role_refusals_say_why(role: Role, action: Action, reason: str) -> None:
@@ -135,3 +149,18 @@ def test_count_approval(actor, existing, required, verdict, count) -> None:
     assert counted.verdict is verdict
     assert counted.approvals == count
     assert counted.required == required
+
+
+@pytest.mark.parametrize(
+    ("is_owner", "allowed", "reason"),
+    [
+        (True, True, ""),
+        (False, False, "only the AWS account owners can use /revoke-aws-access"),
+    ],
+)
+def test_only_owners_may_use_the_revoke_command(is_owner, allowed, reason) -> None:
+    """`/revoke-aws-access @member` (flow 6); each grant is then checked with
+    RULES[Action.REVOKE] above."""
+    permission = may_revoke_members(is_owner)
+    assert (permission.allowed, permission.reason) == (allowed, reason)
+    assert permission.refusal is (None if allowed else Refusal.ROLE)

@@ -2,62 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import subprocess
-import sys
 import xml.dom.minidom
 
-from bot import config_file
 from bot.slack.manifest import BOT_SCOPES
 from tests.support.processes import REPO
 
 README = (REPO / "README.md").read_text()
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "config_reference", REPO / "scripts/config_reference.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_config_reference_section_is_up_to_date() -> None:
-    script = _script()
-    example = (REPO / "config" / "bot.example.toml").read_text()
-    assert script.updated_readme(README, example) == README, (
-        "run `python scripts/config_reference.py --write`"
-    )
-    result = subprocess.run(
-        [sys.executable, "scripts/config_reference.py", "--check"], cwd=REPO, capture_output=True
-    )
-    assert result.returncode == 0
-
-
-def test_config_reference_documents_every_setting() -> None:
-    reference = _script().reference((REPO / "config" / "bot.example.toml").read_text())
-    tables = {
-        "[slack]": config_file._SLACK,
-        "[aws]": config_file._AWS,
-        "[reminders]": config_file._REMINDERS,
-        "[links]": config_file._LINKS,
-        "[provisioning]": config_file._PROVISIONING,
-        "[[profiles]]": config_file._PROFILE,
-    }
-    for table, keys in tables.items():
-        section = reference.split(f"#### `{table}`", 1)[1].split("####", 1)[0]
-        for key in keys:
-            row = re.search(rf"^\| `{key}` \| `[^`]*` \| (.+) \|$", section, re.M)
-            assert row and row.group(1).strip(), f"{table} {key} is not documented"
-
-
-def test_stale_reference_is_detected() -> None:
-    script = _script()
-    example = (REPO / "config" / "bot.example.toml").read_text()
-    changed = example.replace("How often the reminder sweep runs.", "How often reminders run.")
-    assert script.updated_readme(README, changed) != README
+# The configuration reference section: tests/unit/test_config_reference.py.
 
 
 def test_flow_diagram_is_checked_in_and_linked() -> None:

@@ -93,7 +93,8 @@ CASES = [
     (
         mutate(["profiles", 0, "grups"], ["x"]),
         "config/bot.toml: profiles[0].grups is not a known setting (expected one of: name, "
-        "description, groups, policies, console, programmatic, approvals_required)",
+        "description, groups, policies, console, programmatic, approvals_required, account, "
+        "max_duration)",
     ),
     (
         mutate(["slack", "ownerz"], ["U1"]),
@@ -103,7 +104,7 @@ CASES = [
     (
         mutate(["extra"], {}),
         "config/bot.toml: extra is not a known setting (expected one of: slack, aws, "
-        "reminders, links, provisioning, profiles)",
+        "reminders, links, provisioning, profiles, audit, accounts, offboarding, reviews)",
     ),
     (mutate(["slack"], delete=True), "config/bot.toml: [slack] is missing"),
     (
@@ -251,7 +252,7 @@ def test_postgres_url_uses_psycopg3(config_file: Path) -> None:
         ({"PORT": "70000"}, "PORT must be a number from 1 to 65535 (got '70000')"),
         (
             {"DATABASE_URL": "mysql://x"},
-            "DATABASE_URL must start with sqlite:// or postgresql:// (got 'mysql')",
+            "DATABASE_URL must start with sqlite://, postgresql:// or postgres:// (got 'mysql')",
         ),
         (
             {"PUBLIC_URL": "bot.example.com"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -154,14 +154,18 @@ def test_request_modal_limits_and_prefill() -> None:
 
 def test_modal_block_ids_are_the_form_fields() -> None:
     """The service's inline errors are keyed by RequestForm fields: they must be block ids."""
-    modal = request_modal.build((DEV,))
+    # With a time-bound profile the form asks for a duration (flow 6).
+    brief = replace(DEV, name="brief", max_duration=timedelta(days=1))
+    modal = request_modal.build((DEV, brief))
     block_ids = {x["block_id"] for x in modal["blocks"]}
     form_fields = {f.name for f in fields(RequestForm)} - {
         "requester_id",
         "console",
         "programmatic",
+        "extends_request_id",  # a Request extension's form carries it in private_metadata
     }
     assert form_fields | {"access"} == block_ids
+    assert "duration" not in {x["block_id"] for x in request_modal.build((DEV,))["blocks"]}
 
 
 def test_deny_modal_and_help() -> None:

@@ -13,6 +13,7 @@ LEGAL = {
     (Status.APPROVED, Status.PROVISIONING),
     (Status.PROVISIONING, Status.PROVISIONED),
     (Status.PROVISIONING, Status.FAILED),
+    (Status.PROVISIONING, Status.EXTENDED),
     (Status.FAILED, Status.PROVISIONING),
     (Status.FAILED, Status.REVOKED),
     (Status.PROVISIONED, Status.REVOKED),
@@ -37,5 +38,11 @@ def test_illegal_transition_raises(current: Status, new: Status) -> None:
 
 
 def test_terminal_states_have_no_exit() -> None:
-    for status in (Status.DENIED, Status.CANCELLED, Status.EXPIRED, Status.REVOKED):
+    for status in (
+        Status.DENIED,
+        Status.CANCELLED,
+        Status.EXPIRED,
+        Status.REVOKED,
+        Status.EXTENDED,
+    ):
         assert not any(can_transition(status, new) for new in Status)

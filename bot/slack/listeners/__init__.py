@@ -46,11 +46,15 @@ NOT_A_REQUEST = "That button does not belong to a request."
 log = logging.getLogger("bot.slack")
 
 
-def on_action(app: App, after_ack: AfterAck, action_id: str, work: Work) -> None:
+def on_action(
+    app: App, after_ack: AfterAck, action_id: str, work: Work, *, modal: bool = False
+) -> None:
     """A block action: ack at once, then `work(body, client)` on the after-ack pool
     (which logs an exception's type and carries on); a click the database could not
-    record is answered "not recorded"."""
-    app.action(action_id)(_acked(after_ack, _answering(work)))
+    record is answered "not recorded". `modal=True`: the work opens a modal (its
+    trigger_id dies 3 s after the click), so it runs on the modal lane, never behind
+    other work (bot/slack/after_ack.py)."""
+    app.action(action_id)(_acked(after_ack, _answering(work), modal=modal))
 
 
 def on_view(app: App, after_ack: AfterAck, callback_id: str, work: Work) -> None:
@@ -64,7 +68,13 @@ def on_event(app: App, after_ack: AfterAck, event_type: str, work: Work) -> None
 
 
 def on_button(
-    app: App, services: Services, after_ack: AfterAck, action_id: str, work: RequestWork
+    app: App,
+    services: Services,
+    after_ack: AfterAck,
+    action_id: str,
+    work: RequestWork,
+    *,
+    modal: bool = False,
 ) -> None:
     """A button whose value names a request: the one request-id parser reads it, and a
     garbled or forged value is answered to the clicker, not worked on."""
@@ -77,7 +87,7 @@ def on_button(
         work(request_id, body, client)
 
     with_request.__name__ = work.__name__
-    on_action(app, after_ack, action_id, with_request)
+    on_action(app, after_ack, action_id, with_request, modal=modal)
 
 
 def _answering(work: Work) -> Work:
@@ -123,17 +133,19 @@ def _json(payload: dict[str, Any]) -> BoltResponse:
     )
 
 
-def _acked(after_ack: AfterAck, work: Work) -> Callable[..., None]:
+def _acked(after_ack: AfterAck, work: Work, *, modal: bool = False) -> Callable[..., None]:
+    run = after_ack.interactive if modal else after_ack
+
     def listener(ack: Ack, body: Body, client: WebClient) -> None:
         ack()
-        after_ack(work, body, client)
+        run(work, body, client)
 
     listener.__name__ = work.__name__  # Bolt names the listener in its logs
     return listener
 
 
 def register_all(app: App, services: Services, after_ack: AfterAck) -> None:
-    from bot.slack.listeners import credentials, decisions, home, provisioning, requests
+    from bot.slack.listeners import credentials, decisions, home, provisioning, requests, revoke
 
     app.error(answer_errors)
     requests.register(app, services, after_ack)
@@ -144,3 +156,25 @@ def register_all(app: App, services: Services, after_ack: AfterAck) -> None:
         provisioning.register(app, services, after_ack)
     if services.credential_links is not None:
         credentials.register(app, services, after_ack)
+    # Flow 6: /revoke-aws-access, the Revoke buttons and the confirm modal.
+    if services.revoke is not None:
+        revoke.register(app, services, after_ack)
+    # Access reviews: Keep / Revoke on each grant under review.
+    if services.reviews is not None:
+        from bot.slack.listeners import reviews
+
+        reviews.register(app, services, after_ack)
+    # Flow 6: the requester's "Rotate my key".
+    if services.rotation is not None:
+        from bot.slack.listeners import rotation
+
+        rotation.register(app, services, after_ack)
+    # Flow 6: Request extension / Extend, and the user_change event.
+    if services.time_bound is not None:
+        from bot.slack.listeners import time_bound
+
+        time_bound.register(app, services, after_ack)
+    if services.deactivations is not None:
+        from bot.slack.listeners import deactivation
+
+        deactivation.register(app, services, after_ack)

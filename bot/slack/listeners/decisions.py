@@ -70,6 +70,7 @@ def register(app: App, services: Services, after_ack: AfterAck) -> None:
         answer(client, user_id, origin_of(body), decisions.cancel(request_id, user_id))
 
     on_button(app, services, after_ack, APPROVE_ACTION, approve)
-    on_button(app, services, after_ack, DENY_ACTION, ask_deny_reason)
+    # The deny-reason modal needs its trigger_id within 3 s: the modal lane.
+    on_button(app, services, after_ack, DENY_ACTION, ask_deny_reason, modal=True)
     on_view(app, after_ack, DENY_CALLBACK, deny)
     on_button(app, services, after_ack, CANCEL_ACTION, cancel)

@@ -33,11 +33,24 @@ def publish_home(
     pending = services.queries.pending(user_id) if owner else None
     # What the outbox gave up on (docs/architecture.md, "Deliveries (outbox)").
     undelivered = services.deliveries.undelivered(user_id) if owner and services.deliveries else []
+    # Flow 6: what the owner's accounts granted, each with Revoke.
+    active = services.revoke.active_grants(user_id) if owner and services.revoke else None
+    # Key rotation (flow 6): the age of each active grant's bot-made access key.
+    rotation = getattr(services, "rotation", None)
+    key_ages = rotation.key_ages(active) if active and rotation is not None else None
     slack_call(
         "views.publish",
         client.views_publish,
         user_id=user_id,
-        view=home_view(own, pending, notice=notice, undelivered=undelivered),
+        view=home_view(
+            own,
+            pending,
+            notice=notice,
+            undelivered=undelivered,
+            active=active,
+            key_ages=key_ages,
+            now=services.clock.now() if key_ages else None,
+        ),
     )
 
 

@@ -2,8 +2,8 @@
 
 These two answer in their ack: help and status are the command's ephemeral reply, and
 the form's errors can only be shown by the ack of its submission. Opening the form
-(users.info for the suggested name, views.open) and announcing a stored request run
-after the ack.
+(users.info for the suggested name, views.open) runs after the ack on the modal lane;
+the full IAM name check and the announcement of a stored request run after the ack too.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def register(app: App, services: Services, after_ack: AfterAck) -> None:
             ack(text=summary, blocks=blocks, response_type="ephemeral")
         else:
             ack()
-            after_ack(open_form, body, client, text)
+            # Its own lane: the trigger_id expires 3 s after the command (bot/slack/after_ack.py).
+            after_ack.interactive(open_form, body, client, text)
 
     def open_form(body: dict[str, Any], client: WebClient, text: str) -> None:
         profile, reason = request_modal.parse_arguments(text, profiles)
@@ -53,7 +54,8 @@ def register(app: App, services: Services, after_ack: AfterAck) -> None:
     @app.view(request_modal.CALLBACK_ID)
     def request_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = (view.get("state") or {}).get("values") or {}
-        result = services.submit.submit(request_modal.parse(body["user"]["id"], values))
+        metadata = view.get("private_metadata") or ""
+        result = services.submit.submit(request_modal.parse(body["user"]["id"], values, metadata))
         if result.errors:
             ack(response_action="errors", errors=result.errors)
             return

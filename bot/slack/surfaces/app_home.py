@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.domain.requests import RequestView
+from bot.domain.rotation import KeyAge
 from bot.domain.rules import PROFILE_GONE
 from bot.domain.states import Status
 from bot.domain.storage import Delivery
@@ -24,6 +26,8 @@ from bot.slack.surfaces.blockkit import (
     slack_date,
     status_label,
 )
+from bot.slack.surfaces.key_rotation import key_age_text
+from bot.slack.surfaces.revoke_messages import revoke_button
 
 CANCEL_ACTION = "cancel_request"
 MAX_LISTED = 20  # requests per status message / home section
@@ -53,6 +57,9 @@ def home_view(
     *,
     notice: str | None = None,
     undelivered: Sequence[tuple[RequestView, Delivery]] = (),
+    active: Sequence[RequestView] | None = None,
+    key_ages: Mapping[int, KeyAge] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The viewer's requests (a pending one can be cancelled); with `pending` given (the
     viewer owns accounts) the queue waiting for them, with the approval buttons, and
@@ -71,6 +78,8 @@ def home_view(
         blocks.append(block)
     if pending is not None:
         blocks += _queue(pending)
+    if active is not None:
+        blocks += _active(active, key_ages or {}, now)
     if undelivered:
         blocks += _undelivered(undelivered)
     return {"type": "home", "blocks": blocks}
@@ -92,6 +101,36 @@ def _undelivered(entries: Sequence[tuple[RequestView, Delivery]]) -> list[Block]
                 f"{status_label(request)}"
             )
         )
+    return blocks
+
+
+def _active(
+    active: Sequence[RequestView], key_ages: Mapping[int, KeyAge], now: datetime | None
+) -> list[Block]:
+    """Flow 6: the access the owner's accounts have granted, each with Revoke."""
+    blocks: list[Block] = [
+        {"type": "divider"},
+        {"type": "header", "text": plain("Active access", 150)},
+    ]
+    if not active:
+        blocks.append(mrkdwn("Nobody holds access granted by the bot."))
+    for request in active[:MAX_LISTED]:
+        since = f" since {slack_date(request.provisioned_at)}" if request.provisioned_at else ""
+        failed = (
+            f"\n:x: Revoking failed: {escape(request.last_error)}"
+            if (request.status is Status.REVOKING and request.last_error)
+            else ""
+        )
+        # Key rotation (flow 6): how old the grant's bot-made access key is.
+        key = key_age_text(key_ages.get(request.id), now) if now is not None else ""
+        block = mrkdwn(
+            f"*#{request.id}* <@{request.requester_id}> · `{escape(request.profile)}` as "
+            f"`{escape(request.iam_user_name)}` · {status_label(request)}{since}{key}{failed}"
+        )
+        block["accessory"] = revoke_button(request)
+        blocks.append(block)
+    if len(active) > MAX_LISTED:
+        blocks.append(context(f"…and {len(active) - MAX_LISTED} more (`aws-access-bot requests`)"))
     return blocks
 
 

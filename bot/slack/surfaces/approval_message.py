@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.config import DEFAULT_ACCOUNT
 from bot.domain.errors import DeliveryKind
 from bot.domain.requests import RequestView
 from bot.domain.rules import PROFILE_GONE
@@ -36,6 +37,8 @@ from bot.slack.surfaces.blockkit import (
     truncate,
     who,
 )
+from bot.slack.surfaces.revoke_messages import revoke_button, revoked_line, revoking_blocks
+from bot.slack.surfaces.time_bound import duration_field, ends_line, extend_button, extension_line
 
 APPROVE_ACTION = "approve_request"
 DENY_ACTION = "deny_request"
@@ -96,6 +99,13 @@ def build(request: RequestView) -> tuple[str, list[Block]]:
         mrkdwn("*Reason*\n" + escape_within(request.reason or "(none given)", MAX_TEXT - 20)),
         context(approvals_line(request)),
     ]
+    if request.account != DEFAULT_ACCOUNT:  # [[accounts]]: which AWS account (flow 7)
+        fields = blocks[1]["fields"]
+        fields.insert(1, {"type": "mrkdwn", "text": f"*AWS account*\n`{escape(request.account)}`"})
+    if (duration := duration_field(request)) is not None:  # time-bound access (flow 6)
+        blocks[1]["fields"].append(duration)
+    if (extension := extension_line(request)) is not None:
+        blocks.append(context(extension))
     if request.status is Status.PENDING:
         if not request.profile_available:
             blocks.append(mrkdwn(f":warning: This request cannot be approved: {PROFILE_GONE}."))
@@ -167,6 +177,10 @@ def provisioning_blocks(request: RequestView) -> list[Block]:
     user = escape(request.iam_user_name)
     if request.status is Status.FAILED:
         return _failed_blocks(request, user)
+    if request.status is Status.REVOKING:
+        return revoking_blocks(request)
+    if request.status is Status.REVOKED and request.revoked_at is not None:
+        return [mrkdwn(revoked_line(request))]  # flow 6: who, why, which mode; no buttons
     template = _PROGRESS.get(request.status)
     if request.status is Status.PROVISIONED and not request.requester_dm_ts:
         template = _DELIVERING
@@ -186,9 +200,16 @@ def provisioning_blocks(request: RequestView) -> list[Block]:
             "Re-issue",
         ),
     )
+    ends = [context(line)] if (line := ends_line(request)) else []
+    extend = [b] if (b := extend_button(request)) else []
     return [
         progress,
-        {"type": "actions", "block_id": f"credentials_{request.id}", "elements": [reissue]},
+        *ends,
+        {
+            "type": "actions",
+            "block_id": f"credentials_{request.id}",
+            "elements": [reissue, revoke_button(request), *extend],
+        },
     ]
 
 

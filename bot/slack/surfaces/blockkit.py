@@ -119,6 +119,7 @@ STATUS_LABELS = {
     "failed": ":warning: failed",
     "revoking": ":wastebasket: revoking",
     "revoked": ":lock: revoked",
+    "extended": ":calendar: extended",
 }
 
 

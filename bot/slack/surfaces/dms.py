@@ -15,6 +15,7 @@ from bot.domain.states import Status
 from bot.settings import format_duration
 from bot.slack.surfaces.blockkit import Block, context, escape, mrkdwn, slack_date, who
 from bot.slack.surfaces.request_modal import COMMAND
+from bot.slack.surfaces.revoke_messages import requester_revoked_text
 
 
 def _request(request: RequestView) -> str:
@@ -28,7 +29,21 @@ def submitted_text(request: RequestView) -> str:
     )
 
 
+def name_taken_text(request: RequestView) -> str:
+    """The full IAM name check, after the form's ack, found the name taken."""
+    return (
+        f"{_request(request)} was withdrawn before it reached the owners: an IAM user named "
+        f"like `{escape(request.iam_user_name)}` already exists (IAM ignores case). "
+        f"Run `{COMMAND}` again with another name."
+    )
+
+
 def approved_text(request: RequestView, by: str) -> str:
+    if request.extends_request_id is not None:  # a Request extension (flow 6)
+        return (
+            f"{_request(request)} was approved by {who(by)}. Your access from request "
+            f"#{request.extends_request_id} is being extended; you keep your credentials."
+        )
     return (
         f"{_request(request)} was approved by {who(by)}. Your IAM user is being created; "
         "the one-time link to your credentials will arrive here."
@@ -73,6 +88,8 @@ def outcome_message(
         return expired_message(request, expired_after)
     if request.status is Status.FAILED:
         return delayed_text(request), None
+    if request.status is Status.REVOKED and request.revoked_at is not None:
+        return requester_revoked_text(request), None  # flow 6 (not a roll back)
     return None
 
 

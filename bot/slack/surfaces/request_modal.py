@@ -7,11 +7,22 @@ under (bot/services/submit.py), so its errors dict is the modal's `errors` as it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.config import Profile
-from bot.services.submit import ACCESS, IAM_USER_NAME, MAX_REASON, PROFILE, REASON, RequestForm
+from bot.domain.time_bound import format_duration
+from bot.services.submit import (
+    ACCESS,
+    DURATION,
+    IAM_USER_NAME,
+    MAX_REASON,
+    PROFILE,
+    REASON,
+    RequestForm,
+)
+from bot.slack.surfaces.approval_message import parse_request_id
 from bot.slack.surfaces.blockkit import escape, plain, truncate
 
 COMMAND = "/request-aws-access"
@@ -20,6 +31,8 @@ PROFILE_BLOCK = PROFILE
 NAME_BLOCK = IAM_USER_NAME
 ACCESS_BLOCK = ACCESS
 REASON_BLOCK = REASON
+DURATION_BLOCK = DURATION
+MAX_DURATION_INPUT = 8
 MAX_NAME = 64  # IAM's limit
 MAX_REASON_INPUT = MAX_REASON
 MAX_OPTIONS = 100  # a static_select's limit
@@ -62,13 +75,17 @@ def build(
     profile: str | None = None,
     iam_user_name: str = "",
     reason: str = "",
+    console: bool | None = None,
+    programmatic: bool | None = None,
+    extends_request_id: int | None = None,
 ) -> dict[str, Any]:
-    """The form; the arguments prefill it."""
+    """The form; the arguments prefill it. `extends_request_id`: a Request extension of
+    that grant (same profile, user name and access types; flow 6)."""
     chosen = next((p for p in profiles if p.name == profile), None)
-    return {
+    view: dict[str, Any] = {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "title": plain("AWS access", 24),
+        "title": plain("AWS access" if extends_request_id is None else "Extend AWS access", 24),
         "submit": plain("Request", 24),
         "close": plain("Cancel", 24),
         "blocks": [
@@ -82,7 +99,7 @@ def build(
             _input(
                 ACCESS_BLOCK,
                 "Access",
-                _access_checkboxes(chosen),
+                _access_checkboxes(chosen, console, programmatic),
                 hint="The profile decides which kinds it grants.",
             ),
             _input(
@@ -98,11 +115,31 @@ def build(
             ),
         ],
     }
+    if duration := _duration_block(profiles, chosen):
+        view["blocks"].insert(3, duration)
+    if extends_request_id is not None:
+        view["private_metadata"] = json.dumps({"extends_request_id": extends_request_id})
+        view["blocks"].insert(
+            0,
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"Asking to extend request #{extends_request_id}: the owners "
+                        "approve it like any request.",
+                    }
+                ],
+            },
+        )
+    return view
 
 
-def parse(user_id: str, values: dict[str, dict[str, Any]]) -> RequestForm:
-    """The submitted form (view.state.values); a missing value reads as empty, and the
-    submit use case says what is wrong with it."""
+def parse(
+    user_id: str, values: dict[str, dict[str, Any]], private_metadata: str = ""
+) -> RequestForm:
+    """The submitted form (view.state.values, and the view's private_metadata); a
+    missing value reads as empty, and the submit use case says what is wrong with it."""
 
     def element(block: str) -> dict[str, Any]:
         return next(iter((values.get(block) or {}).values()), {}) or {}
@@ -116,7 +153,46 @@ def parse(user_id: str, values: dict[str, dict[str, Any]]) -> RequestForm:
         console="console" in kinds,
         programmatic="programmatic" in kinds,
         reason=element(REASON_BLOCK).get("value") or "",
+        duration=element(DURATION_BLOCK).get("value") or "",
+        extends_request_id=_extends(private_metadata),
     )
+
+
+def _extends(private_metadata: str) -> int | None:
+    """The grant a Request extension form extends (None: an ordinary request, or
+    metadata that is not ours)."""
+    try:
+        metadata = json.loads(private_metadata or "{}")
+    except ValueError:
+        return None
+    if not isinstance(metadata, dict):
+        return None
+    return parse_request_id(metadata.get("extends_request_id"))
+
+
+def _duration_block(profiles: Sequence[Profile], chosen: Profile | None) -> dict[str, Any] | None:
+    """Asked only when some profile is time-bound (its max_duration); empty means the
+    maximum. The submit use case checks it against the chosen profile."""
+    bounded = [p for p in profiles if p.max_duration is not None]
+    if not bounded:
+        return None
+    if chosen is not None and chosen.max_duration is not None:
+        hint = f"Up to {format_duration(chosen.max_duration)}; empty means all of it."
+    else:
+        limits = ", ".join(
+            f"{p.name} up to {format_duration(p.max_duration)}"
+            for p in bounded[:5]
+            if p.max_duration is not None
+        )
+        hint = f"Like 8h or 3d; empty means the profile's maximum ({limits})."
+    block = _input(
+        DURATION_BLOCK,
+        "Duration",
+        _text_input(DURATION_BLOCK, "", MAX_DURATION_INPUT, "e.g. 8h or 3d"),
+        hint=hint,
+    )
+    block["optional"] = True
+    return block
 
 
 # --- parts ------------------------------------------------------------------------
@@ -167,8 +243,11 @@ def _text_input(
     return element
 
 
-def _access_checkboxes(chosen: Profile | None) -> dict[str, Any]:
-    """Both kinds offered; the chosen profile's kinds preselected."""
+def _access_checkboxes(
+    chosen: Profile | None, console: bool | None = None, programmatic: bool | None = None
+) -> dict[str, Any]:
+    """Both kinds offered; the chosen profile's kinds preselected (or the kinds given,
+    for an extension: those of the grant)."""
     checkboxes: dict[str, Any] = {
         "type": "checkboxes",
         "action_id": ACCESS_BLOCK,
@@ -176,6 +255,11 @@ def _access_checkboxes(chosen: Profile | None) -> dict[str, Any]:
     }
     if chosen is not None:
         allowed = {"console": chosen.console, "programmatic": chosen.programmatic}
+        if console is not None and programmatic is not None:
+            allowed = {
+                "console": console and chosen.console,
+                "programmatic": programmatic and chosen.programmatic,
+            }
         initial = [option for kind, option in _ACCESS_OPTIONS.items() if allowed[kind]]
         if initial:
             checkboxes["initial_options"] = initial
