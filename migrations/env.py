@@ -28,7 +28,14 @@ def _engine() -> tuple[Engine, bool]:
 def run_migrations_online() -> None:
     engine, owned = _engine()
     try:
-        with engine.connect() as connection:
+        # One transaction for every pending migration, begun before Alembic reads the
+        # current revision. On SQLite that BEGIN is BEGIN IMMEDIATE (bot/store/db.py):
+        # replicas migrating at once queue on the write lock and each then finds the work
+        # done. (Left to itself Alembic commits after each migration on SQLite, which it
+        # treats as having no transactional DDL: a waiting replica would then apply the
+        # next migration a second time, "duplicate column name".) PostgreSQL: one
+        # transaction as before, under the advisory lock of bot/store/db.py's upgrade().
+        with engine.connect() as connection, connection.begin():
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
@@ -36,9 +43,7 @@ def run_migrations_online() -> None:
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
             )
-            with context.begin_transaction():
-                context.run_migrations()
-            connection.commit()
+            context.run_migrations()
     finally:
         if owned:
             engine.dispose()

@@ -4,6 +4,7 @@ Re-issue buttons, clicked as signed block_actions against the fully wired bot.""
 from __future__ import annotations
 
 from bot.slack.surfaces.approval_message import PROVISION_RETRY, PROVISION_ROLLBACK, REISSUE_ACTION
+from bot.slack.surfaces.revoke_messages import REVOKE_ACTION
 from tests.e2e.support import (
     ALICE,
     MALLORY,
@@ -95,7 +96,7 @@ def test_missing_group_fails_then_owner_retries_after_fixing_iam(wired) -> None:
         lambda: "created" in texts_of(m := last_update(api, row.approval_ts)) and m,
         what="the approval message to say the user was created",
     )
-    assert buttons(final) == {REISSUE_ACTION: str(request_id)}
+    assert buttons(final) == {REISSUE_ACTION: str(request_id), REVOKE_ACTION: str(request_id)}
     assert ephemerals_to(api, OWNER1) == []
 
 

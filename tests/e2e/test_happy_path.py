@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.surfaces.approval_message import APPROVE_ACTION, DENY_ACTION, REISSUE_ACTION
+from bot.slack.surfaces.revoke_messages import REVOKE_ACTION
 from tests.e2e.support import (
     ALICE,
     POLICY,
@@ -67,7 +68,8 @@ def test_request_approve_provision_reveal_in_a_browser(wired, browser, bot_logs)
         what="the approval message to say the user was created",
     )
     assert "provisioned" in texts_of(final).lower()
-    assert buttons(final) == {REISSUE_ACTION: str(request_id)}  # for a lost link
+    # Re-issue for a lost link; Revoke to take the access back.
+    assert buttons(final) == {REISSUE_ACTION: str(request_id), REVOKE_ACTION: str(request_id)}
 
     # Link previewers GET the page: the link survives them.
     assert http_status(url) == 200 and http_status(url.split("#")[0]) == 200

@@ -9,6 +9,7 @@ Web API method (`/api/chat.postMessage`).
     proxy.fail("chat.postMessage", status=500, times=2)
     proxy.throttle("CreateUser", times=3)          # AWS: 400 Throttling; Slack: 429
     proxy.drop_answer("CreateAccessKey")           # forwarded, then the answer is lost
+    proxy.fail("chat.postMessage", text="Access request #")  # only a message so worded
     proxy.delay("chat.update", seconds=15)          # longer than the client's timeout
     proxy.refuse(True)                              # every call: connection closed at once
 
@@ -40,6 +41,7 @@ class Fault:
     status: int = 500
     seconds: float = 0.0
     retry_after: int = 1
+    text: str | None = None  # Slack: only a message whose text starts so (None: any)
 
 
 @dataclass
@@ -65,6 +67,17 @@ def call_name(path: str, headers: Any, body: bytes) -> str:
     return ""
 
 
+def message_text(body: bytes) -> str:
+    """A Slack call's `text` argument (JSON or form body; '' when it has none)."""
+    with contextlib.suppress(UnicodeDecodeError, ValueError):
+        doc = json.loads(body)
+        if isinstance(doc, dict):
+            return str(doc.get("text") or "")
+    with contextlib.suppress(UnicodeDecodeError):
+        return (parse_qs(body.decode()).get("text") or [""])[0]
+    return ""
+
+
 class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
@@ -79,15 +92,17 @@ class FaultProxy:
 
     # --- scripting ---------------------------------------------------------------
 
-    def fail(self, name: str, *, status: int = 500, times: int = 1) -> None:
-        self._add(name, Fault("fail", times, status=status))
+    def fail(
+        self, name: str, *, status: int = 500, times: int = 1, text: str | None = None
+    ) -> None:
+        self._add(name, Fault("fail", times, status=status, text=text))
 
     def throttle(self, name: str, *, times: int = 1, retry_after: int = 1) -> None:
         self._add(name, Fault("throttle", times, retry_after=retry_after))
 
-    def drop_answer(self, name: str, *, times: int = 1) -> None:
+    def drop_answer(self, name: str, *, times: int = 1, text: str | None = None) -> None:
         """Forward the call, then close the connection without answering."""
-        self._add(name, Fault("drop", times))
+        self._add(name, Fault("drop", times, text=text))
 
     def delay(self, name: str, *, seconds: float, times: int = 1) -> None:
         self._add(name, Fault("delay", times, seconds=seconds))
@@ -116,12 +131,14 @@ class FaultProxy:
         with self._lock:
             self._faults.setdefault(name, []).append(fault)
 
-    def _take(self, name: str) -> Fault | None:
+    def _take(self, name: str, body: bytes) -> Fault | None:
         with self._lock:
             queue = self._faults.get(name) or []
             if not queue:
                 return None
             fault = queue[0]
+            if fault.text is not None and not message_text(body).startswith(fault.text):
+                return None  # another message (a sweep's summary, say): passes untouched
             fault.times -= 1
             if fault.times <= 0:
                 queue.pop(0)
@@ -167,7 +184,7 @@ class FaultProxy:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         name = call_name(request.path, request.headers, body)
-        fault = None if self._refusing else self._take(name)
+        fault = None if self._refusing else self._take(name, body)
         with self._lock:
             self.seen.append(Seen(name, "refuse" if self._refusing else fault and fault.kind))
         if self._refusing:

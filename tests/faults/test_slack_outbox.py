@@ -39,6 +39,9 @@ from tests.support.slack_api import SlackApiStub
 from tests.support.vault import reveal_over_http
 
 GOT_A_LINK = "the requester got a link"
+# How the approval message's text starts: faults aimed at it spare the pending summary,
+# which a 1 s reminder period may post first (the request is stored before it is posted).
+APPROVAL_POST = "Access request #"
 DELIVERING = "delivering the link"
 
 
@@ -144,7 +147,7 @@ def test_an_approval_post_answered_500_is_posted_by_the_sweep(
     database, tmp_path, moto_server, slack_stub
 ) -> None:
     with faulted_bot(database, tmp_path, moto_server, slack_stub) as run:
-        run.slack.fail("chat.postMessage", status=500)
+        run.slack.fail("chat.postMessage", status=500, text=APPROVAL_POST)
         # SlackDriver.request waits for the approval message's ref to be stored.
         request_id = run.bot.request(ALICE, "developer", unique("gina"))
 
@@ -157,7 +160,8 @@ def test_an_approval_post_answered_500_is_posted_by_the_sweep(
             if c["channel"] == APPROVALS and c["text"].startswith(f"Access request #{request_id} ")
         ]
         assert len(posts) == 1
-        assert [s.fault for s in run.slack.calls("chat.postMessage")][:2] == ["fail", None]
+        # The approval post failed once, then went through (the summaries pass untouched).
+        assert [s.fault for s in run.slack.calls("chat.postMessage")].count("fail") == 1
         assert row.approval_channel == APPROVALS and row.approval_ts  # its ref is stored
         [waiting] = wait_until(lambda: run.dms_to(ALICE), what="the requester's DM")
         assert "waiting for the account owners" in waiting  # once, after the post
@@ -177,7 +181,7 @@ def test_a_post_whose_answer_is_lost_is_posted_twice_never_zero_times(
     """The documented at-least-once edge: Slack took the post, its answer was lost, so
     the retry posts again. Both messages exist; the bot updates the one it heard of."""
     with faulted_bot(database, tmp_path, moto_server, slack_stub) as run:
-        run.slack.drop_answer("chat.postMessage")
+        run.slack.drop_answer("chat.postMessage", text=APPROVAL_POST)
         request_id = run.bot.request(ALICE, "developer", unique("lena"))
         posts = [
             c

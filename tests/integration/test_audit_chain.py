@@ -103,9 +103,10 @@ def test_deleted_events_are_named(stores, engine, db_url, capsys) -> None:
     assert f"audit event id={ids[3]} (seq 3" in out and "an event is missing" in out
 
 
+# The append-only trigger is PostgreSQL's: no SQLite case (skipped without TEST_DATABASE_URL).
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_postgresql_refuses_update_delete_and_truncate(stores, engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the append-only trigger is PostgreSQL's")
+    assert engine.dialect.name == "postgresql"
     a_few_events(stores)
     for sql in (
         "UPDATE audit_events SET actor = 'U0MALLORY'",

@@ -224,6 +224,8 @@ def test_remind_now_runs_each_sweep_once(tmp_path: Path, slack_stub) -> None:  #
         "purge-credentials: ok",
         "access-reviews: ok",
         "rotate-keys: ok",
+        "time-bound-access: ok",
+        "deactivation-reconcile: ok",
         "deliver: ok",
     ]
     assert thread_replies(slack_stub) == {approval_ts(due): 1}

@@ -24,6 +24,9 @@ from bot.domain.events import (
     DeliveryGivenUp,
     Event,
     ExpiryWarning,
+    IamNameTaken,
+    KeyRotated,
+    KeyRotationDue,
     MemberDeactivated,
     PendingSummary,
     ProvisioningFailed,
@@ -442,6 +445,15 @@ def sample(kind: type) -> Event:
             replace(request, access_expires_at=NOW + timedelta(days=30)), "U0OWNER1", NOW
         ),
         MemberDeactivated: lambda: MemberDeactivated("U0ALICE", (request,), revoking=False),
+        # flow 1: the full IAM check found the name taken after the form's ack
+        IamNameTaken: lambda: IamNameTaken(view(status=Status.CANCELLED, posted=False)),
+        # flow 6: key rotation
+        KeyRotationDue: lambda: KeyRotationDue(
+            request, "AKIAOLDKEY", NOW - timedelta(days=91), NOW, timedelta(days=7)
+        ),
+        KeyRotated: lambda: KeyRotated(
+            request, link(), "AKIAOLDKEY", "AKIANEWKEY", NOW + timedelta(days=7)
+        ),
     }
     return samples[kind]()
 

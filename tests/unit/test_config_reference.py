@@ -18,7 +18,6 @@ from bot.config_file import SettingsError, parse_config
 from tests.support.processes import REPO
 
 README = (REPO / "README.md").read_text()
-EXAMPLE = tomllib.loads((REPO / "config" / "bot.example.toml").read_text())
 UNKNOWN = "zz_not_a_key"
 
 
@@ -96,30 +95,72 @@ def test_every_variable_settings_reads_is_documented() -> None:
     assert read == {k.name for k in ref.ENVIRONMENT}
 
 
-def _without(doc: dict, table: str, key: str) -> dict | None:
-    doc = copy.deepcopy(doc)
+EXAMPLE_TEXT = (REPO / "config" / "bot.example.toml").read_text()
+EXAMPLE = tomllib.loads(EXAMPLE_TEXT)
+# The example with every commented-out setting turned on: the optional tables it shows
+# ("# [reviews]", "# [[accounts]]") and keys ("# account = ...", "# max_duration = ...").
+# Prose comments stay comments; "# # ..." inside a commented table becomes "# ...".
+FULL_EXAMPLE = tomllib.loads(
+    re.sub(r"(?m)^# ([a-z_]+ = .+|\[\[?[a-z_]+\]\]?)$", r"\1", EXAMPLE_TEXT)
+)
+# Keys that are optional on their own but required once another table is there:
+# key -> that table. Leaving the key out must then be named as missing.
+REQUIRED_WITH = {("reviews", "every"): "reviews", ("profiles", "account"): "accounts"}
+
+
+def _holder(doc: dict, table: str) -> dict | None:
     holder = doc.get(table)
     if isinstance(holder, list):
         holder = holder[0] if holder else None
-    if not isinstance(holder, dict) or key not in holder:
-        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def _without(doc: dict, table: str, key: str) -> dict:
+    doc = copy.deepcopy(doc)
+    holder = _holder(doc, table)
+    assert holder is not None and key in holder
     del holder[key]
     return doc
 
 
+def _shown_in(key: ref.Key) -> dict:
+    """The example that has the key: as it is, else with its commented lines turned on."""
+    for doc in (EXAMPLE, FULL_EXAMPLE):
+        if key.name in (_holder(doc, key.table) or {}):
+            return doc
+    pytest.fail(f"config/bot.example.toml shows no {key.table}.{key.name}, not even commented out")
+
+
+def _named(problems: list[str], key: ref.Key) -> list[str]:
+    return [p for p in problems if re.search(rf"\b{key.table}(\[\d+\])?\.{key.name} ", p)]
+
+
+def test_the_example_is_valid_as_is_and_with_its_commented_settings_on() -> None:
+    assert not _problems(EXAMPLE), "config/bot.example.toml must be valid"
+    assert not _problems(FULL_EXAMPLE), "its commented-out settings, turned on, must be valid"
+    assert {"reviews", "accounts"} <= FULL_EXAMPLE.keys() - EXAMPLE.keys()
+
+
 @pytest.mark.parametrize("key", ref.CONFIG_FILE, ids=lambda k: f"{k.table}.{k.name}")
 def test_required_and_defaults_are_what_the_loader_does(key: ref.Key) -> None:
-    assert not _problems(EXAMPLE), "config/bot.example.toml must be valid"
-    doc = _without(EXAMPLE, key.table, key.name)
-    if doc is None:
-        pytest.skip(f"config/bot.example.toml has no {key.table}.{key.name} to leave out")
+    example = _shown_in(key)
+    doc = _without(example, key.table, key.name)
     problems = _problems(doc)
-    named = [p for p in problems if re.search(rf"\b{key.table}(\[0\])?\.{key.name} ", p)]
+    named = _named(problems, key)
     if key.required:
         assert any("is missing" in p for p in named), f"{key.name} is not required: {problems}"
         return
-    assert not named, problems
-    if key.default is None or problems:
+    if (key.table, key.name) in REQUIRED_WITH:
+        assert any("is missing" in p for p in named), problems
+        # ... and not required without the table that asks for it.
+        doc.pop(REQUIRED_WITH[key.table, key.name])
+        holders = doc.get(key.table, {})
+        for holder in holders if isinstance(holders, list) else [holders]:
+            holder.pop(key.name, None)
+        assert not _problems(doc)
+        return
+    assert not problems, problems
+    if key.default is None:
         return
     config = parse_config(doc, "probe")
     holder = getattr(config, key.table)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,10 @@ from bot.slack.surfaces.approval_message import (
     provisioning_failed_text,
 )
 from bot.slack.surfaces.blockkit import MAX_TEXT
+from bot.slack.surfaces.revoke_messages import REVOKE_ACTION
+from bot.slack.surfaces.time_bound import EXTEND_ACTION
 
+REISSUE = "credentials_reissue"
 REQUEST = RequestView(
     id=17,
     requester_id="U0REQ",
@@ -71,8 +74,27 @@ def test_other_statuses_show_one_line_and_no_retry(status, needle) -> None:
     assert blocks[0]["type"] == "context"
     assert needle in blocks[0]["elements"][0]["text"]
     actions = [e["action_id"] for b in blocks[1:] for e in b.get("elements", [])]
-    # Only a provisioned request offers something: the owners' Re-issue.
-    assert actions == (["credentials_reissue"] if status is Status.PROVISIONED else [])
+    # Only a provisioned request offers something: the owners' Re-issue and Revoke
+    # (no Extend: this grant has no end).
+    assert actions == ([REISSUE, REVOKE_ACTION] if status is Status.PROVISIONED else [])
+
+
+def test_a_time_bound_grant_says_when_it_ends_and_offers_extend() -> None:
+    ends = datetime(2026, 12, 28, tzinfo=UTC)
+    blocks = provisioning_blocks(
+        replace(
+            REQUEST,
+            status=Status.PROVISIONED,
+            requester_dm_ts="1.2",
+            access_expires_at=ends,
+            max_duration=timedelta(days=30),
+        )
+    )
+    assert "Access ends" in texts(blocks) and str(int(ends.timestamp())) in texts(blocks)
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [REISSUE, REVOKE_ACTION, EXTEND_ACTION]
+    extend = actions["elements"][2]
+    assert extend["value"] == "17" and "30d" in texts(extend["confirm"])
 
 
 def test_undecided_requests_have_no_provisioning_section() -> None:
@@ -90,9 +112,15 @@ def test_the_approval_message_itself_carries_the_provisioning_section() -> None:
     ]
     assert "NoSuchEntity: Group developers not found" in texts(failed)
     _, done = build(replace(REQUEST, status=Status.PROVISIONED, last_error=None))
-    # Provisioned: no Retry / Roll back, but owners can re-issue a lost link.
+    # Provisioned: no Retry / Roll back, but owners can re-issue a lost link or revoke.
     [actions] = [b for b in done if b["type"] == "actions"]
-    [reissue] = actions["elements"]
-    assert (reissue["action_id"], reissue["value"]) == ("credentials_reissue", "17")
+    [reissue, revoke] = actions["elements"]
+    assert (reissue["action_id"], reissue["value"]) == (REISSUE, "17")
     assert "confirm" in reissue
+    # Revoke is destructive but asks in its own modal (a reason, the mode), not a confirm.
+    assert (revoke["action_id"], revoke["value"], revoke["style"]) == (
+        REVOKE_ACTION,
+        "17",
+        "danger",
+    )
     assert "created" in texts(done)

@@ -62,3 +62,111 @@ def test_troubleshooting_quotes_messages_the_code_really_prints() -> None:
             fragment = fragment.strip(" ()")
             if len(fragment) >= 3 and fragment not in ("dispatch_failed", "operation_timeout"):
                 assert fragment in source, f"README troubleshooting quotes {message!r}"
+
+
+# --- the rewritten README's sections (issue 17) ----------------------------------------
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def _subparsers(parser) -> dict[str, object]:
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_command_line_table_has_every_subcommand_and_option() -> None:
+    from bot.cli import _parser
+
+    table = _section("Command line")
+    rows = re.findall(r"^\| `([^`]+)`", table, re.M)
+    for name, sub in _subparsers(_parser()).items():
+        nested = _subparsers(sub)
+        commands = [f"{name} {n}" for n in nested] if name == "db" else [name]
+        if name == "requests":
+            commands += [f"{name} {n}" for n in nested]
+        for command in commands:
+            assert any(row.startswith(command) for row in rows), f"no row for `{command}`"
+        for parser in (sub, *nested.values()):
+            for action in parser._actions:
+                for option in action.option_strings:
+                    if option.startswith("--") and option != "--help":
+                        assert option in table, f"`{name}` option {option} is not in the table"
+    assert "--version" in table
+
+
+def test_every_slack_picture_is_shown_and_buttons_named_exist() -> None:
+    from tests.unit.test_slack_screens import SCREENS
+
+    using = _section("Using the bot")
+    for name in SCREENS:
+        assert f"](docs/screens/{name}.png)" in using, name
+    source = "\n".join(p.read_text() for p in (REPO / "bot").rglob("*.py"))
+    source += "\n".join(p.read_text() for p in (REPO / "bot" / "web" / "static").glob("*.js"))
+    labels = set(re.findall(r"\*\*([^*]+)\*\*", using)) - {"Home", "App Home"}
+    assert {"Approve", "Deny", "Retry", "Roll back", "Re-issue credentials", "Revoke"} <= labels
+    assert {"Cancel", "Request extension", "Rotate my key", "Extend", "Keep"} <= labels
+    for label in labels:
+        assert f'"{label}"' in source or f">{label}<" in source, f"no button {label!r}"
+
+
+def test_slash_command_keywords_in_the_readme_exist() -> None:
+    import tomllib
+
+    from bot.config_file import parse_config
+    from bot.slack.surfaces.request_modal import help_text
+
+    example = tomllib.loads((REPO / "config" / "bot.example.toml").read_text())
+    text = help_text(parse_config(example, "example").profiles)
+    for keyword in ("status", "help"):
+        assert f"`/request-aws-access {keyword}`" in README
+        assert f"/request-aws-access {keyword}" in text
+
+
+def test_make_targets_in_the_readme_exist() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    named = set(re.findall(r"`make ([a-z][\w-]*)", README)) | set(
+        re.findall(r"^make ([a-z][\w-]*)", README, re.M)
+    )
+    assert {"run", "check", "sandbox", "test", "screenshots", "bench", "lock"} <= named
+    assert named <= targets, named - targets
+    test_recipe = makefile.split("\ntest:", 1)[1] + makefile.split("\nlint:", 1)[1]
+    for tool in ("ruff check", "ruff format --check", "lint-imports", "pytest"):
+        assert tool in test_recipe
+
+
+def test_code_blocks_run_the_cli_one_way() -> None:
+    from bot.cli import _parser
+    from tests.integration.test_readme_commands import fenced_blocks
+
+    subcommands = "|".join(_subparsers(_parser()))
+    for _, body in fenced_blocks(README):
+        for match in re.finditer(rf"(\S*)aws-access-bot ({subcommands})\b", body):
+            assert match.group(1).endswith(".venv/bin/"), f"bare CLI in a code block: {match[0]}"
+
+
+def test_tests_section_says_what_ci_run_does() -> None:
+    ci = (REPO / ".ci" / "run").read_text()
+    for needed in ("pg_isready", "TEST_DATABASE_URL", "/usr/bin/chromium", "apt-get", "make test"):
+        assert needed in ci
+    tests = _section("Tests")
+    for claim in ("TEST_DATABASE_URL", "CHROMIUM", "`.ci/run`", "`make test`"):
+        assert claim in tests
+
+
+def test_benchmarks_point_to_results_without_figures() -> None:
+    bench = _section("Benchmarks")
+    assert "bench/results.json" in bench and "](bench/README.md)" in bench
+    assert not re.search(r"\d+(\.\d+)?\s*(x\b|MB\b|ms\b|/min)", bench), "figures belong to the lead"
+
+
+def test_environment_section_names_what_the_sdk_reads() -> None:
+    aws = _section("AWS: credentials, region and the bot's IAM policy")
+    assert "`AWS_DEFAULT_REGION`, else `AWS_REGION`" in aws
+    assert "-e AWS_DEFAULT_REGION=" in README

@@ -19,7 +19,10 @@ SCREENS = (
     "approval-provisioned",
     "approval-failed",
     "requester-dms",
+    "requester-later",
     "app-home",
+    "revoke-modal",
+    "access-review",
 )
 
 
@@ -68,9 +71,15 @@ def test_buttons_come_from_the_builders(screens: dict[str, str]) -> None:
         ]
         assert labels and _buttons(screens[name]) == labels
     assert _buttons(screens["approval-pending"]) == ["Approve", "Deny"]
-    assert "Re-issue credentials" in _buttons(screens["approval-provisioned"])
-    assert {"Cancel", "Approve", "Deny"} <= set(_buttons(screens["app-home"]))
+    # The README's "Using the bot" names these buttons; each picture shows them.
+    assert _buttons(screens["approval-provisioned"]) == ["Re-issue credentials", "Revoke", "Extend"]
+    assert _buttons(screens["approval-failed"]) == ["Retry", "Roll back"]
+    assert {"Cancel", "Approve", "Deny", "Revoke"} <= set(_buttons(screens["app-home"]))
+    assert "Active access" in screens["app-home"] and " days old" in screens["app-home"]
+    assert _buttons(screens["requester-later"]) == ["Request extension", "Rotate my key"]
+    assert _buttons(screens["access-review"]) == ["Keep", "Revoke"]
     assert _buttons(screens["request-modal"]) == ["Cancel", "Request"]
+    assert _buttons(screens["revoke-modal"]) == ["Cancel", "Revoke"]
 
 
 def test_mrkdwn() -> None:

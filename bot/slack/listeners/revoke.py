@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from bot.domain.policy import may_revoke_members
 from bot.domain.revocation import RevokeCause
 from bot.services.authority import sentence
-from bot.slack.calls import slack_call
+from bot.slack.calls import post_message, slack_call
 from bot.slack.listeners import Body, on_button, on_view
 from bot.slack.listeners.replies import origin_of, publish_home, tell, tell_actor
 from bot.slack.surfaces import revoke_modal
@@ -122,7 +122,8 @@ def register(app: App, services: Services, after_ack: AfterAck) -> None:
         elif submission.origin.channel:
             tell(client, services, actor, submission.origin, text)
         else:
-            slack_call("chat.postMessage", client.chat_postMessage, channel=actor, text=text)
+            post_message(client, actor, text)
 
-    on_button(app, services, after_ack, REVOKE_ACTION, revoke_clicked)
+    # The click opens the confirm modal: the modal lane (bot/slack/after_ack.py).
+    on_button(app, services, after_ack, REVOKE_ACTION, revoke_clicked, modal=True)
     on_view(app, after_ack, revoke_modal.REVOKE_CALLBACK, submitted)
