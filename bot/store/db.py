@@ -40,6 +40,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 WRITER_WAIT = 35.0  # seconds; longer than SQLite's own busy timeout (30 s)
 _WRITER = "aws_access_bot.sqlite_writer"
+_READ_ONLY = "aws_access_bot_read_only"
 
 
 def _sqlite_immediate_transactions(engine: Engine) -> None:
@@ -66,6 +67,11 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
+        if conn.get_execution_options().get(_READ_ONLY):
+            # A read (`reading` below): a deferred BEGIN reads WAL's last committed
+            # snapshot without taking SQLite's write lock or queueing on ours.
+            conn.exec_driver_sql("BEGIN")
+            return
         held = writer.acquire(timeout=WRITER_WAIT)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -149,6 +155,18 @@ def _log_failure(fn: Callable[..., Any], exc: Exception, what: str) -> None:
 
 
 @contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only, never writes. On SQLite its transaction is a deferred
+    BEGIN: it reads the last committed snapshot (WAL) without waiting for the single
+    writer, where every other transaction is BEGIN IMMEDIATE and queues for it
+    (bench/README.md, "SQLite"). A write in it would fail (or, worse, upgrade a read
+    lock), so only code that cannot write may use it. PostgreSQL: a plain session."""
+    with sessions() as session:
+        session.connection(execution_options={_READ_ONLY: True})
+        yield session
+
+
+@contextmanager
 def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with sessions.begin() as session:
@@ -210,8 +228,9 @@ def at_head(engine: Engine) -> bool:
 def _migration_lock(engine: Engine) -> Iterator[None]:
     # Several replicas starting at once would all see an empty database and race to
     # CREATE TABLE. On PostgreSQL they queue on an advisory lock, and each then finds
-    # the work done. SQLite needs none: alembic's transaction takes the write lock
-    # (BEGIN IMMEDIATE) before it reads the current revision.
+    # the work done. SQLite needs none: migrations/env.py runs every pending migration
+    # in one transaction, whose BEGIN IMMEDIATE takes the write lock before Alembic
+    # reads the current revision.
     if engine.dialect.name != "postgresql":
         yield
         return

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from bot.domain.errors import RequestNotFound
 from bot.domain.policy import Verdict, count_approval
 from bot.domain.requests import MessageRef, RequestView
 from bot.domain.rules import FrozenRules
@@ -26,7 +27,7 @@ from bot.domain.storage import (
     NewRequest,
 )
 from bot.store.accounts import in_accounts
-from bot.store.db import SqlStore
+from bot.store.db import SqlStore, reading
 from bot.store.models import AccessRequest, Approval, AuditEvent
 from bot.store.rows import (
     BOT_ACTOR,
@@ -36,6 +37,7 @@ from bot.store.rows import (
     load,
     load_view,
     move,
+    to_view,
     view_of,
     views_of,
 )
@@ -52,7 +54,7 @@ class _Undo(Exception):
 
 class SqlRequestStore(SqlStore):
     def get(self, request_id: int) -> RequestView | None:
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             row = load(session, request_id)
             return view_of(session, row) if row is not None else None
 
@@ -129,7 +131,9 @@ class SqlRequestStore(SqlStore):
         if not cas(session, request_id, pending, updated_at=now):
             return ApprovalResult(load_view(session, request_id), None)
         existing = session.scalars(
-            select(Approval.approver_id).where(Approval.request_id == request_id)
+            select(Approval.approver_id)
+            .where(Approval.request_id == request_id)
+            .order_by(Approval.created_at, Approval.id)  # approvers_of's order
         ).all()
         count = count_approval(actor, existing, required)
         if count.verdict is not Verdict.DUPLICATE and not _add_approval(
@@ -161,7 +165,12 @@ class SqlRequestStore(SqlStore):
             if not moved:  # pragma: no cover - the claim above holds the row
                 raise RuntimeError(f"request #{request_id} left pending while claimed")
             audit(session, request_id, actor=actor, kind="approved", now=now)
-        return ApprovalResult(load_view(session, request_id), count)
+        # The approvers are known (those read above under the claim, then this one): one
+        # query less than load_view, inside the write lock every click queues for.
+        row = load(session, request_id)
+        if row is None:  # pragma: no cover - the claim above found it
+            raise RequestNotFound(request_id)
+        return ApprovalResult(to_view(row, (*existing, actor)), count)
 
     def deny(self, request_id: int, actor: str, reason: str, now: datetime) -> RequestView | None:
         return self._decide(
