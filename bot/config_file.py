@@ -135,6 +135,28 @@ class _Reader:
             )
             return default
 
+    def tables(self, doc: dict, key: str) -> list[dict] | None:
+        """`[[key]]`: one or more tables; None (the problem said) when it is not."""
+        raw = doc.get(key)
+        if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw) or not raw:
+            self.problem(key, f"must be one or more [[{key}]] tables")
+            return None
+        return raw
+
+    def name(self, table: dict, path: str) -> str:
+        """`name`, a profile's or an account's: lowercase letters, digits, - or _."""
+        name = self.string(table, path, "name")
+        if _bad_name(name):
+            self.problem(
+                f"{path}.name",
+                f"must be lowercase letters, digits, - or _ (at most 32) (got {name!r})",
+            )
+        return name
+
+
+def _bad_name(name: str) -> bool:
+    return bool(name) and not _PROFILE_NAME.match(name)
+
 
 _TOP = ("slack", "aws", "reminders", "links", "provisioning", "profiles", "audit", "accounts")
 _TOP += ("offboarding",)
@@ -309,11 +331,10 @@ def _parse_reviews(r: _Reader, doc: dict) -> ReviewsConfig | None:
 
 def _parse_accounts(r: _Reader, doc: dict) -> list[Account]:
     """`[[accounts]]` (flow 7): optional; each problem on a line of its own."""
-    raw = doc.get("accounts")
-    if raw is None:
+    if doc.get("accounts") is None:
         return []
-    if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw) or not raw:
-        r.problem("accounts", "must be one or more [[accounts]] tables")
+    raw = r.tables(doc, "accounts")
+    if raw is None:
         return []
     accounts: list[Account] = []
     names: dict[str, int] = {}
@@ -321,13 +342,8 @@ def _parse_accounts(r: _Reader, doc: dict) -> list[Account]:
     for i, table in enumerate(raw):
         path = f"accounts[{i}]"
         r.table({path: table}, path, _ACCOUNT, True)
-        name = r.string(table, path, "name")
-        if name and not _PROFILE_NAME.match(name):
-            r.problem(
-                f"{path}.name",
-                f"must be lowercase letters, digits, - or _ (at most 32) (got {name!r})",
-            )
-        elif name in names:
+        name = r.name(table, path)
+        if name in names and not _bad_name(name):  # a bad name was said once already
             r.problem(f"{path}.name", f"repeats the name of accounts[{names[name]}] ({name!r})")
         names.setdefault(name, i)
         account_id = table.get("id")
@@ -424,24 +440,18 @@ def _profile_account(r: _Reader, table: dict, path: str, accounts: list[Account]
 def _parse_profiles(
     r: _Reader, doc: dict, owners: list[str], accounts: list[Account] | None = None
 ) -> list[Profile]:
-    raw = doc.get("profiles")
-    if raw is None:
+    if doc.get("profiles") is None:
         r.problem("[[profiles]]", "is missing: define at least one access profile")
         return []
-    if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw) or not raw:
-        r.problem("profiles", "must be one or more [[profiles]] tables")
+    raw = r.tables(doc, "profiles")
+    if raw is None:
         return []
     profiles: list[Profile] = []
     seen: set[str] = set()
     for i, table in enumerate(raw):
         path = f"profiles[{i}]"
         r.table({path: table}, path, _PROFILE, True)
-        name = r.string(table, path, "name")
-        if name and not _PROFILE_NAME.match(name):
-            r.problem(
-                f"{path}.name",
-                f"must be lowercase letters, digits, - or _ (at most 32) (got {name!r})",
-            )
+        name = r.name(table, path)
         if name in seen:
             r.problem(f"{path}.name", f"repeats the profile name {name!r}")
         seen.add(name)

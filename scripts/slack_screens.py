@@ -34,13 +34,38 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from bot.domain.credentials import IssuedLink  # noqa: E402
 from bot.domain.requests import RequestView  # noqa: E402
+from bot.domain.reviews import (  # noqa: E402
+    Decision,
+    GrantUsage,
+    Review,
+    ReviewItem,
+    ReviewState,
+    ReviewStatus,
+)
+from bot.domain.revocation import RevokePlan  # noqa: E402
+from bot.domain.rotation import KeyAge  # noqa: E402
 from bot.domain.states import Status  # noqa: E402
 from bot.settings import BotConfig, parse_config  # noqa: E402
-from bot.slack.surfaces import app_home, approval_message, dms, request_modal  # noqa: E402
+from bot.slack.surfaces import (  # noqa: E402
+    app_home,
+    approval_message,
+    dms,
+    key_rotation,
+    request_modal,
+    review_message,
+    revoke_modal,
+    time_bound,
+)
 
 # The sample story: Alice asks for developer access; Dana (an owner) approves.
 NOW = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
-USERS = {"U0ALICE": "alice", "U0DANA": "dana", "U0SAM": "sam", "U0OWNER": "dana"}
+USERS = {
+    "U0ALICE": "alice",
+    "U0DANA": "dana",
+    "U0SAM": "sam",
+    "U0OWNER": "dana",
+    "U0123OWNER": "dana",
+}
 BOT_NAME = "AWS Access"
 WIDTH = 760
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
@@ -64,6 +89,8 @@ EMOJI = {
     "alarm_clock": "⏰",
     "mag": "🔍",
     "clipboard": "📋",
+    "calendar": "📅",
+    "heavy_minus_sign": "➖",
 }
 
 
@@ -370,12 +397,15 @@ def screens(config: BotConfig) -> dict[str, str]:
     """name -> HTML page, each from the bot's own builders."""
     pending = sample_request(config)
     approved = _approved(config, Status.APPROVED)
+    # Time-bound (a profile's max_duration): the message then has Extend too.
     provisioned = _approved(
         config,
         Status.PROVISIONED,
         provisioned_at=NOW - timedelta(minutes=2),
         requester_dm_channel="D0ALICE",
         requester_dm_ts="1.0",
+        max_duration=timedelta(days=30),
+        access_expires_at=NOW + timedelta(days=30, minutes=-2),
     )
     failed = _approved(
         config,
@@ -401,9 +431,75 @@ def screens(config: BotConfig) -> dict[str, str]:
             message(link_blocks, link_text, "10:28"),
         ]
     )
+    # Later: the time-bound grant nears its end; an older grant's key is due for rotation.
+    ending = replace(provisioned, access_expires_at=NOW + timedelta(hours=23))
+    warn_text, warn_blocks = time_bound.warning_message(ending, NOW)
+    old_grant = replace(
+        provisioned,
+        id=17,
+        profile=config.profiles[-1].name,
+        max_duration=None,
+        access_expires_at=None,
+        provisioned_at=NOW - timedelta(days=95),
+    )
+    nudge_text, nudge_blocks = key_rotation.nudge_message(
+        old_grant,
+        "AKIA4SAMPLEKEYID0017",
+        NOW - timedelta(days=95),
+        NOW,
+        config.offboarding.rotation_grace,
+    )
+    later = "".join(
+        [message(warn_blocks, warn_text, "10:30"), message(nudge_blocks, nudge_text, "10:31")]
+    )
     own = [pending, replace(provisioned, id=17, created_at=NOW - timedelta(days=20))]
     sam = replace(pending, id=43, requester_id="U0SAM", iam_user_name="sam")
-    home = app_home.home_view(own, [pending, sam])
+    sam_grant = replace(
+        old_grant, id=12, requester_id="U0SAM", iam_user_name="sam", profile=pending.profile
+    )
+    home = app_home.home_view(
+        own,
+        [pending, sam],
+        active=[provisioned, sam_grant],
+        key_ages={
+            provisioned.id: KeyAge(provisioned.id, "AKIA4SAMPLEKEYID0042", NOW - timedelta(2)),
+            sam_grant.id: KeyAge(sam_grant.id, "AKIA4SAMPLEKEYID0012", NOW - timedelta(95)),
+        },
+        now=NOW,
+    )
+    plan = RevokePlan(
+        user_name="sam",
+        groups=sam_grant.groups,
+        policies=sam_grant.policies,
+        access_keys=("AKIA4SAMPLEKEYID0012",),
+        console=True,
+    )
+    revoke_view = revoke_modal.confirm_modal(
+        [(sam_grant, plan, "")], mode=config.offboarding.mode, reason="Left the team."
+    )
+    review = Review(
+        id=3,
+        account="default",
+        period_start=NOW - timedelta(days=1),
+        opened_at=NOW - timedelta(days=1),
+        deadline_at=NOW + timedelta(days=13),
+        status=ReviewStatus.OPEN,
+        channel="C0123APPROVALS",
+    )
+    items = (
+        ReviewItem(
+            1, 3, 12, "U0SAM", sam_grant.profile, "sam", sam_grant.provisioned_at,
+            GrantUsage(NOW - timedelta(days=61), None),
+        ),
+        ReviewItem(
+            2, 3, 42, "U0ALICE", provisioned.profile, "alice", provisioned.provisioned_at,
+            GrantUsage(NOW - timedelta(hours=3), NOW - timedelta(days=1)),
+            decision=Decision.KEEP, decided_by="U0DANA", decided_at=NOW - timedelta(hours=1),
+        ),
+    )  # fmt: skip
+    review_text, review_blocks = review_message.page(
+        ReviewState(review, items), items, config.slack.owners
+    )
     return {
         "request-modal": page(
             modal(
@@ -421,6 +517,7 @@ def screens(config: BotConfig) -> dict[str, str]:
         "approval-provisioned": approval(provisioned),
         "approval-failed": approval(failed),
         "requester-dms": page(channel(BOT_NAME, conversation, "<b>Messages</b> · Home")),
+        "requester-later": page(channel(BOT_NAME, later, "<b>Messages</b> · Home")),
         "app-home": page(
             channel(
                 BOT_NAME,
@@ -428,6 +525,8 @@ def screens(config: BotConfig) -> dict[str, str]:
                 "Messages · <b>Home</b>",
             )
         ),
+        "revoke-modal": page(modal(revoke_view), 600),
+        "access-review": page(channel(channel_name, message(review_blocks, review_text, "09:00"))),
     }
 
 

@@ -174,22 +174,7 @@ class AccountSessions:
     def sts_for_keys(self) -> Callable[[str, str], Any]:
         """STS clients signing with a given key (checks a freshly made key works): from
         the bot's own Session whatever the account, since the key says who it is."""
-        if not self.client_kwargs:
-            return sts_factory(self.base)
-        base, extra = self.base, self.client_kwargs
-
-        def sts_for(access_key_id: str, secret_access_key: str) -> Any:
-            return base.client(
-                "sts",
-                aws_access_key_id=access_key_id,
-                aws_secret_access_key=secret_access_key,
-                aws_session_token=None,
-                region_name=base.region_name,
-                config=NO_RETRIES,
-                **extra,
-            )
-
-        return sts_for
+        return sts_factory(self.base, **self.client_kwargs)
 
     def own_sts(self) -> Any:
         """The bot's own STS client (AssumeRole, its identity). Its own lock: AssumeRole

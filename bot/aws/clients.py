@@ -31,15 +31,15 @@ def sts_client(session: boto3.Session | None = None) -> Any:
     return (session or new_session()).client("sts", config=RETRIES)
 
 
-def sts_factory(session: boto3.Session | None = None) -> StsFactory:
+def sts_factory(session: boto3.Session | None = None, **client_kwargs: Any) -> StsFactory:
     """STS clients that sign with a given key (to check a freshly created key works).
     No botocore retries: the provisioner's own backoff decides how long to wait.
+    `client_kwargs` go to every client (an account's endpoint, bot/aws/accounts.py).
 
     The clients come from the one base session with explicit credentials: a new
     boto3.Session per key re-read botocore's data files on every provisioning, which
     made the STS check cost more CPU than all the IAM calls (bench/README.md)."""
     base = session or new_session()
-    config = NO_RETRIES
 
     def sts_for(access_key_id: str, secret_access_key: str) -> Any:
         return base.client(
@@ -48,7 +48,8 @@ def sts_factory(session: boto3.Session | None = None) -> StsFactory:
             aws_secret_access_key=secret_access_key,
             aws_session_token=None,
             region_name=base.region_name,
-            config=config,
+            config=NO_RETRIES,
+            **client_kwargs,
         )
 
     return sts_for

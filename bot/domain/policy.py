@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.revocation import REVOCABLE
 from bot.domain.rules import PROFILE_GONE
 from bot.domain.states import Status
 
@@ -64,6 +65,15 @@ class Rule:
 _ALL_STATES = frozenset(Status)
 _OWNER = frozenset({Role.OWNER})
 S = Status
+
+_REVIEW = Rule(
+    _OWNER,
+    frozenset({S.PROVISIONED}),
+    {
+        Role.REQUESTER: "you cannot review your own access",
+        Role.OTHER: "only the account owners can review access",
+    },
+)
 
 RULES: dict[Action, Rule] = {
     Action.APPROVE: Rule(
@@ -117,7 +127,7 @@ RULES: dict[Action, Rule] = {
     # Giving up one's own access is always fine; a stuck revoke may be resumed.
     Action.REVOKE: Rule(
         frozenset({Role.OWNER, Role.REQUESTER}),
-        frozenset({S.PROVISIONED, S.REVOKING}),
+        frozenset(REVOCABLE),
         {Role.OTHER: "only the account owners can revoke access"},
     ),
     Action.EXTEND: Rule(
@@ -138,23 +148,10 @@ RULES: dict[Action, Rule] = {
             Role.OTHER: "only the requester can rotate their access key",
         },
     ),
-    # Reviewing a grant is for the account's owners, never for the member who holds it.
-    Action.REVIEW_KEEP: Rule(
-        _OWNER,
-        frozenset({S.PROVISIONED}),
-        {
-            Role.REQUESTER: "you cannot review your own access",
-            Role.OTHER: "only the account owners can review access",
-        },
-    ),
-    Action.REVIEW_REVOKE: Rule(
-        _OWNER,
-        frozenset({S.PROVISIONED}),
-        {
-            Role.REQUESTER: "you cannot review your own access",
-            Role.OTHER: "only the account owners can review access",
-        },
-    ),
+    # Reviewing a grant (keep or revoke) is for the account's owners, never for the
+    # member who holds it.
+    Action.REVIEW_KEEP: _REVIEW,
+    Action.REVIEW_REVOKE: _REVIEW,
     Action.VIEW: Rule(
         frozenset({Role.OWNER, Role.REQUESTER}),
         _ALL_STATES,

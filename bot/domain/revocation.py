@@ -9,9 +9,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from bot.domain.states import Status
+
 if TYPE_CHECKING:  # bot.domain.config imports the modes from here: no cycle at run time
     from bot.domain.requests import RequestView
     from bot.domain.storage import Lease, LockRefusal
+
+
+# The states a grant can be revoked from: provisioned, or a revoke that stopped half-way
+# (it is resumed). The authorization table (bot/domain/policy.py) allows REVOKE in these.
+REVOCABLE = (Status.PROVISIONED, Status.REVOKING)
 
 
 class RevokeCause(StrEnum):

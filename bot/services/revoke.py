@@ -25,6 +25,7 @@ from bot.domain.policy import Action, Refusal, may_revoke_members
 from bot.domain.ports import Clock, Notifier
 from bot.domain.requests import RequestView
 from bot.domain.revocation import (
+    REVOCABLE,
     RevocationStore,
     RevokeCause,
     RevokeMode,
@@ -103,7 +104,7 @@ class RevokeService:
                 return RevokeOutcome(request, False, allowed.reason)
         if request.status is Status.REVOKED:
             return RevokeOutcome(request, True, f"request #{request_id} is already revoked")
-        if request.status not in (Status.PROVISIONED, Status.REVOKING):
+        if request.status not in REVOCABLE:
             return RevokeOutcome(
                 request,
                 False,
@@ -184,7 +185,7 @@ class RevokeService:
         if not may_revoke_members(self.config.is_owner(actor)).allowed:
             return []
         found = self.requests.list(
-            statuses=(Status.PROVISIONED, Status.REVOKING),
+            statuses=REVOCABLE,
             requester_id=member,
             newest_first=False,
         )
@@ -223,7 +224,7 @@ class RevokeService:
         return [
             current(r, self.config)
             for r in self.requests.list(
-                statuses=(Status.PROVISIONED, Status.REVOKING),
+                statuses=REVOCABLE,
                 accounts=accounts,
                 newest_first=False,
             )
@@ -235,7 +236,7 @@ class RevokeService:
         wanted = user_name.casefold()
         rows = [r for r in self.requests.list() if r.iam_user_name.casefold() == wanted]
         for row in rows:
-            if row.status in (Status.PROVISIONED, Status.REVOKING):
+            if row.status in REVOCABLE:
                 return row
         return rows[0] if rows else None
 

@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.errors import DeliveryFailed, DeliveryKind
+from bot.domain.requests import MessageRef
 
 log = logging.getLogger("bot.slack")
 
@@ -41,6 +42,49 @@ def slack_call(
     if must_deliver is not None:
         raise DeliveryFailed((must_deliver,), error=reason, retry_after=retry_after) from None
     return None
+
+
+def post_message(
+    client: Any,
+    channel: str,
+    text: str,
+    blocks: list | None = None,
+    *,
+    must_deliver: DeliveryKind | None = None,
+    **kwargs: Any,
+) -> MessageRef | None:
+    """chat.postMessage; where the message went, or None when Slack refused it."""
+    response = slack_call(
+        "chat.postMessage",
+        client.chat_postMessage,
+        must_deliver=must_deliver,
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        **kwargs,
+    )
+    return MessageRef(response["channel"], response["ts"]) if response else None
+
+
+def update_message(
+    client: Any,
+    ref: MessageRef,
+    text: str,
+    blocks: list | None = None,
+    *,
+    must_deliver: DeliveryKind | None = None,
+) -> bool:
+    """chat.update of the message at `ref`; False when Slack refused it."""
+    response = slack_call(
+        "chat.update",
+        client.chat_update,
+        must_deliver=must_deliver,
+        channel=ref.channel,
+        ts=ref.ts,
+        text=text,
+        blocks=blocks,
+    )
+    return response is not None
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -51,7 +51,7 @@ from bot.domain.events import (
 )
 from bot.domain.requests import MessageRef, RequestView
 from bot.domain.states import Status
-from bot.slack.calls import slack_call
+from bot.slack.calls import post_message, slack_call, update_message
 from bot.slack.surfaces import approval_message, channel, dms, key_rotation, revoke_messages
 from bot.slack.surfaces import time_bound as time_bound_messages
 
@@ -338,16 +338,7 @@ class SlackNotifier:
         must_deliver: DeliveryKind | None = None,
         **kw: Any,
     ) -> MessageRef | None:
-        response = slack_call(
-            "chat.postMessage",
-            self.client.chat_postMessage,
-            must_deliver=must_deliver,
-            channel=channel_id,
-            text=text,
-            blocks=blocks,
-            **kw,
-        )
-        return MessageRef(response["channel"], response["ts"]) if response else None
+        return post_message(self.client, channel_id, text, blocks, must_deliver=must_deliver, **kw)
 
     def _dm(
         self,
@@ -379,16 +370,7 @@ class SlackNotifier:
         *,
         must_deliver: DeliveryKind | None = None,
     ) -> bool:
-        response = slack_call(
-            "chat.update",
-            self.client.chat_update,
-            must_deliver=must_deliver,
-            channel=ref.channel,
-            ts=ref.ts,
-            text=text,
-            blocks=blocks,
-        )
-        return response is not None
+        return update_message(self.client, ref, text, blocks, must_deliver=must_deliver)
 
     def _reply(
         self, ref: MessageRef, text: str, blocks: list | None = None, **kw: Any

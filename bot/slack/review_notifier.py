@@ -15,8 +15,14 @@ from functools import singledispatchmethod
 from slack_sdk import WebClient
 
 from bot.domain.requests import MessageRef
-from bot.domain.reviews import ReviewChanged, ReviewClosed, ReviewPosted, ReviewReminder
-from bot.slack.calls import slack_call
+from bot.domain.reviews import (
+    ReviewChanged,
+    ReviewClosed,
+    ReviewPosted,
+    ReviewReminder,
+    ReviewState,
+)
+from bot.slack.calls import post_message, update_message
 from bot.slack.surfaces import review_message
 
 log = logging.getLogger(__name__)
@@ -36,34 +42,17 @@ class SlackReviewNotifier:
         refs: list[MessageRef] = []
         for items in event.pages:
             text, blocks = review_message.page(event.state, items, event.owners)
-            response = slack_call(
-                "chat.postMessage",
-                self.client.chat_postMessage,
-                channel=event.state.review.channel,
-                text=text,
-                blocks=blocks,
-            )
-            if not response:
+            ref = post_message(self.client, event.state.review.channel, text, blocks)
+            if ref is None:
                 break  # the rest is posted by the next sweep
-            refs.append(MessageRef(response["channel"], response["ts"]))
+            refs.append(ref)
         return refs
 
     @notify.register(ReviewChanged)
     def _changed(self, event: ReviewChanged) -> None:
         ref = event.page[0].message if event.page else None
-        if ref is None:
-            return None
-        owners: tuple[str, ...] = ()
-        text, blocks = review_message.page(event.state, event.page, owners)
-        slack_call(
-            "chat.update",
-            self.client.chat_update,
-            channel=ref.channel,
-            ts=ref.ts,
-            text=text,
-            blocks=blocks,
-        )
-        return None
+        if ref is not None:
+            self._update_page(ref, event.state, event.page)
 
     @notify.register(ReviewReminder)
     def _reminder(self, event: ReviewReminder) -> None:
@@ -83,23 +72,13 @@ class SlackReviewNotifier:
             if item.message is not None:
                 pages.setdefault(item.message, []).append(item)
         for ref, items in pages.items():
-            text, blocks = review_message.page(event.state, tuple(items), ())
-            slack_call(
-                "chat.update",
-                self.client.chat_update,
-                channel=ref.channel,
-                ts=ref.ts,
-                text=text,
-                blocks=blocks,
-            )
+            self._update_page(ref, event.state, tuple(items))
+
+    def _update_page(self, ref: MessageRef, state: ReviewState, items: tuple) -> None:
+        """Re-render one posted page in place (without the owners' mentions)."""
+        text, blocks = review_message.page(state, items, ())
+        update_message(self.client, ref, text, blocks)
 
     def _reply(self, ref: MessageRef | None, text: str) -> None:
-        if ref is None:
-            return
-        slack_call(
-            "chat.postMessage",
-            self.client.chat_postMessage,
-            channel=ref.channel,
-            thread_ts=ref.ts,
-            text=text,
-        )
+        if ref is not None:
+            post_message(self.client, ref.channel, text, thread_ts=ref.ts)

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.domain.credentials import SealedLink
 from bot.domain.requests import RequestView
@@ -25,21 +24,18 @@ from bot.store.links import store_link, void_unopened_links
 from bot.store.models import AccessRequest
 from bot.store.rows import (
     BOT_ACTOR,
-    LOCK_COLUMNS,
     all_locks_free,
     audit,
-    cas,
-    holding,
-    live_lock,
+    error_text,
+    finish_move,
     load,
     load_view,
     move,
-    view_of,
+    refusal,
+    release_lock,
+    take_lock,
 )
 from bot.store.time_bound import clock_started
-
-_ROLLBACK = LOCK_COLUMNS[LockKind.ROLLBACK]
-_REISSUE = LOCK_COLUMNS[LockKind.REISSUE]
 
 
 class SqlProvisioningStore(SqlStore):
@@ -75,19 +71,19 @@ class SqlProvisioningStore(SqlStore):
                         previous=source.value,
                     )
                     return Lease(load_view(session, request_id), until, source)
-            return _refusal(session, request_id, now)
+            return refusal(session, load(session, request_id), now)
 
     def resume_provisioning(
         self, request_id: int, *, now: datetime, until: datetime
     ) -> Lease | None:
         with self.sessions.begin() as session:
-            if not cas(
+            if not take_lock(
                 session,
                 request_id,
+                LockKind.PROVISIONING,
                 AccessRequest.status == Status.PROVISIONING.value,
-                all_locks_free(now),
-                updated_at=now,
-                lease_expires_at=until,
+                now=now,
+                until=until,
                 provision_attempts=AccessRequest.provision_attempts + 1,
             ):
                 return None
@@ -132,14 +128,14 @@ class SqlProvisioningStore(SqlStore):
     ) -> RequestView | None:
         request_id = lease.request.id
         with self.sessions.begin() as session:
-            if not move(
+            if not finish_move(
                 session,
                 request_id,
                 Status.PROVISIONING,
                 Status.PROVISIONED,
-                holding(LockKind.PROVISIONING, lease.token),
+                LockKind.PROVISIONING,
+                lease.token,
                 now=now,
-                lease_expires_at=None,
                 last_error=None,
                 access_key_id=access_key_id,
                 provisioned_at=now,
@@ -174,15 +170,15 @@ class SqlProvisioningStore(SqlStore):
     ) -> RequestView | None:
         request_id = lease.request.id
         with self.sessions.begin() as session:
-            if not move(
+            if not finish_move(
                 session,
                 request_id,
                 Status.PROVISIONING,
                 Status.FAILED,
-                holding(LockKind.PROVISIONING, lease.token),
+                LockKind.PROVISIONING,
+                lease.token,
                 now=now,
-                lease_expires_at=None,
-                last_error=_error_text(code, message),
+                last_error=error_text(code, message),
             ):
                 return None
             audit(
@@ -203,19 +199,21 @@ class SqlProvisioningStore(SqlStore):
     def lock_for_rollback(
         self, request_id: int, *, now: datetime, until: datetime
     ) -> Lease | LockRefusal:
-        return self._lock(request_id, (Status.FAILED, Status.PROVISIONED), _ROLLBACK, now, until)
+        return self._lock(
+            request_id, (Status.FAILED, Status.PROVISIONED), LockKind.ROLLBACK, now, until
+        )
 
     def finish_rollback(self, lease: Lease, *, actor: str, now: datetime) -> RequestView | None:
         request_id = lease.request.id
         with self.sessions.begin() as session:
-            if not move(
+            if not finish_move(
                 session,
                 request_id,
                 lease.source,
                 Status.REVOKED,
-                holding(LockKind.ROLLBACK, lease.token),
+                LockKind.ROLLBACK,
+                lease.token,
                 now=now,
-                rollback_lock_until=None,
             ):
                 return None
             # The user is gone: an unopened link would hand out dead credentials.
@@ -239,12 +237,12 @@ class SqlProvisioningStore(SqlStore):
         with self.sessions.begin() as session:
             # AWS's error is the owners' to see while the lock is ours; the audit log
             # keeps it either way.
-            cas(
+            release_lock(
                 session,
                 request_id,
-                holding(LockKind.ROLLBACK, lease.token),
-                rollback_lock_until=None,
-                last_error=_error_text(code, message),
+                LockKind.ROLLBACK,
+                lease.token,
+                last_error=error_text(code, message),
             )
             audit(
                 session,
@@ -262,7 +260,7 @@ class SqlProvisioningStore(SqlStore):
     def lock_for_reissue(
         self, request_id: int, *, now: datetime, until: datetime
     ) -> Lease | LockRefusal:
-        return self._lock(request_id, (Status.PROVISIONED,), _REISSUE, now, until)
+        return self._lock(request_id, (Status.PROVISIONED,), LockKind.REISSUE, now, until)
 
     def finish_reissue(
         self,
@@ -274,14 +272,13 @@ class SqlProvisioningStore(SqlStore):
         now: datetime,
     ) -> RequestView | None:
         request_id = lease.request.id
-        held = holding(LockKind.REISSUE, lease.token)
         with self.sessions.begin() as session:
-            if not cas(
+            if not release_lock(
                 session,
                 request_id,
+                LockKind.REISSUE,
+                lease.token,
                 AccessRequest.status == Status.PROVISIONED.value,
-                held,
-                reissue_lock_until=None,
                 access_key_id=access_key_id,
                 # The old links are void, and so is "the requester got a link" until the
                 # new link's DM is stored (docs/architecture.md, "Deliveries (outbox)").
@@ -290,7 +287,7 @@ class SqlProvisioningStore(SqlStore):
                 updated_at=now,
             ):
                 # Revoked (or rolled back) while AWS rotated: release our lock, store nothing.
-                cas(session, request_id, held, reissue_lock_until=None)
+                release_lock(session, request_id, LockKind.REISSUE, lease.token)
                 return None
             voided = void_unopened_links(session, request_id, now)
             store_link(session, request_id, link, now)
@@ -308,9 +305,7 @@ class SqlProvisioningStore(SqlStore):
     def reissue_failed(self, lease: Lease, *, actor: str, error: str, now: datetime) -> None:
         request_id = lease.request.id
         with self.sessions.begin() as session:
-            cas(
-                session, request_id, holding(LockKind.REISSUE, lease.token), reissue_lock_until=None
-            )
+            release_lock(session, request_id, LockKind.REISSUE, lease.token)
             audit(
                 session,
                 request_id,
@@ -326,31 +321,20 @@ class SqlProvisioningStore(SqlStore):
         self,
         request_id: int,
         sources: tuple[Status, ...],
-        column: InstrumentedAttribute[datetime | None],
+        kind: LockKind,
         now: datetime,
         until: datetime,
     ) -> Lease | LockRefusal:
-        """Hold a request in one of `sources` (its status unchanged) with `column`."""
+        """Hold a request in one of `sources` (its status unchanged) with the lock of `kind`."""
         with self.sessions.begin() as session:
             for source in sources:
-                if cas(
+                if take_lock(
                     session,
                     request_id,
+                    kind,
                     AccessRequest.status == source.value,
-                    all_locks_free(now),
-                    updated_at=now,
-                    **{column.key: until},
+                    now=now,
+                    until=until,
                 ):
                     return Lease(load_view(session, request_id), until, source)
-            return _refusal(session, request_id, now)
-
-
-def _refusal(session: Session, request_id: int, now: datetime) -> LockRefusal:
-    row = load(session, request_id)
-    if row is None:
-        return LockRefusal(None)
-    return LockRefusal(view_of(session, row), live_lock(row, now))
-
-
-def _error_text(code: str, message: str) -> str:
-    return f"{code}: {message}" if code else message
+            return refusal(session, load(session, request_id), now)

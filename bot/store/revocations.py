@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from bot.domain.requests import RequestView
 from bot.domain.revocation import RevokeCause, RevokeMode
@@ -25,12 +26,14 @@ from bot.store.rows import (
     BOT_ACTOR,
     all_locks_free,
     audit,
-    cas,
-    holding,
-    live_lock,
+    error_text,
+    finish_move,
     load,
     load_view,
     move,
+    refusal,
+    release_lock,
+    take_lock,
     view_of,
 )
 
@@ -79,63 +82,42 @@ class SqlRevocationStore(SqlStore):
                 return Lease(load_view(session, request_id), until, Status.PROVISIONED)
             # A revoke that failed (or whose process died) is taken again; who asked
             # first, why and in which mode stay as recorded.
-            if cas(
+            if take_lock(
                 session,
                 request_id,
+                LockKind.REVOKE,
                 _REVOKING,
-                all_locks_free(now),
-                updated_at=now,
-                revoke_lock_until=until,
+                now=now,
+                until=until,
                 revoke_attempts=_plus_one(),
             ):
-                row = load(session, request_id)
-                assert row is not None
-                audit(
+                return _taken_again(
                     session,
                     request_id,
                     actor=actor,
-                    kind="revoke_started",
                     now=now,
-                    reason=row.revoke_reason or "",
-                    cause=row.revoke_cause,
-                    mode=row.revoke_mode,
+                    until=until,
                     again=True,
                     again_cause=cause.value,
                 )
-                return Lease(view_of(session, row), until, Status.REVOKING)
-            row = load(session, request_id)
-            if row is None:
-                return LockRefusal(None)
-            return LockRefusal(view_of(session, row), live_lock(row, now))
+            return refusal(session, load(session, request_id), now)
 
     def resume_revoke(self, request_id: int, *, now: datetime, until: datetime) -> Lease | None:
         with self.sessions.begin() as session:
-            if not cas(
+            if not take_lock(
                 session,
                 request_id,
+                LockKind.REVOKE,
                 _REVOKING,
-                all_locks_free(now),
                 _dead_or_due(now),
-                updated_at=now,
-                revoke_lock_until=until,
+                now=now,
+                until=until,
                 revoke_attempts=_plus_one(),
             ):
                 return None
-            row = load(session, request_id)
-            assert row is not None
-            audit(
-                session,
-                request_id,
-                actor=BOT_ACTOR,
-                kind="revoke_started",
-                now=now,
-                reason=row.revoke_reason or "",
-                cause=row.revoke_cause,
-                mode=row.revoke_mode,
-                resumed=True,
-                attempt=row.revoke_attempts,
+            return _taken_again(
+                session, request_id, actor=BOT_ACTOR, now=now, until=until, resumed=True
             )
-            return Lease(view_of(session, row), until, Status.REVOKING)
 
     def stale_revoking(self, now: datetime) -> list[int]:
         with self.sessions() as session:
@@ -150,14 +132,14 @@ class SqlRevocationStore(SqlStore):
     def finish_revoke(self, lease: Lease, *, now: datetime) -> RequestView | None:
         request_id = lease.request.id
         with self.sessions.begin() as session:
-            if not move(
+            if not finish_move(
                 session,
                 request_id,
                 Status.REVOKING,
                 Status.REVOKED,
-                holding(LockKind.REVOKE, lease.token),
+                LockKind.REVOKE,
+                lease.token,
                 now=now,
-                revoke_lock_until=None,
                 revoke_retry_at=None,
                 revoked_at=now,
                 last_error=None,
@@ -191,14 +173,14 @@ class SqlRevocationStore(SqlStore):
     ) -> RequestView | None:
         request_id = lease.request.id
         with self.sessions.begin() as session:
-            if not cas(
+            if not release_lock(
                 session,
                 request_id,
+                LockKind.REVOKE,
+                lease.token,
                 _REVOKING,
-                holding(LockKind.REVOKE, lease.token),
-                revoke_lock_until=None,
                 revoke_retry_at=retry_at,
-                last_error=f"{code}: {message}" if code else message,
+                last_error=error_text(code, message),
                 updated_at=now,
             ):
                 return None
@@ -229,6 +211,36 @@ class SqlRevocationStore(SqlStore):
                 cause=cause.value,
                 message=message,
             )
+
+
+def _taken_again(
+    session: Session,
+    request_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    until: datetime,
+    resumed: bool = False,
+    **detail: object,
+) -> Lease:
+    """The lease on a `revoking` row just locked again, its `revoke_started` audited
+    with who asked first, why and in which mode as recorded."""
+    row = load(session, request_id)
+    assert row is not None
+    if resumed:
+        detail.update(resumed=True, attempt=row.revoke_attempts)
+    audit(
+        session,
+        request_id,
+        actor=actor,
+        kind="revoke_started",
+        now=now,
+        reason=row.revoke_reason or "",
+        cause=row.revoke_cause,
+        mode=row.revoke_mode,
+        **detail,
+    )
+    return Lease(view_of(session, row), until, Status.REVOKING)
 
 
 def _plus_one():  # noqa: ANN202 - a column expression

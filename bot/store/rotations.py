@@ -30,22 +30,19 @@ from bot.store.links import store_link
 from bot.store.models import AccessRequest, CredentialLink, KeyRotationRecord
 from bot.store.rows import (
     BOT_ACTOR,
-    LOCK_COLUMNS,
-    all_locks_free,
     audit,
     cas,
     dialect_insert,
-    holding,
-    live_lock,
     load,
     load_view,
-    view_of,
+    refusal,
+    release_lock,
+    take_lock,
     views_of,
 )
 
 Rotation = KeyRotationRecord
 _PROVISIONED = Status.PROVISIONED.value
-_REISSUE = LOCK_COLUMNS[LockKind.REISSUE]
 R = RotationStatus
 
 
@@ -195,21 +192,23 @@ class SqlRotationStore(SqlStore):
             if row is None or row.status != R.NUDGED.value:
                 return None
             request_id = row.request_id
-            if not cas(
+            if not take_lock(
                 session,
                 request_id,
+                LockKind.REISSUE,
                 AccessRequest.status == _PROVISIONED,
                 AccessRequest.access_key_id == row.old_key_id,
-                all_locks_free(now),
-                updated_at=now,
-                **{_REISSUE.key: until},
+                now=now,
+                until=until,
             ):
                 request = load(session, request_id)
-                if request is None:
-                    return LockRefusal(None)
-                if request.status == _PROVISIONED and request.access_key_id != row.old_key_id:
+                if (
+                    request is not None
+                    and request.status == _PROVISIONED
+                    and request.access_key_id != row.old_key_id
+                ):
                     return None  # the key was replaced (a re-issue): nothing to rotate
-                return LockRefusal(view_of(session, request), live_lock(request, now))
+                return refusal(session, request, now)
             if not _move(
                 session,
                 rotation_id,
@@ -218,7 +217,7 @@ class SqlRotationStore(SqlStore):
                 claimed_until=until,
                 updated_at=now,
             ):
-                cas(session, request_id, holding(LockKind.REISSUE, until), **{_REISSUE.key: None})
+                release_lock(session, request_id, LockKind.REISSUE, until)
                 return None
             audit(
                 session,
@@ -239,19 +238,19 @@ class SqlRotationStore(SqlStore):
     ) -> tuple[RequestView, KeyRotation] | None:
         request_id = claim.lease.request.id
         rotation = claim.rotation
-        held = holding(LockKind.REISSUE, claim.lease.token)
+        token = claim.lease.token
         with self.sessions.begin() as session:
-            if not cas(
+            if not release_lock(
                 session,
                 request_id,
+                LockKind.REISSUE,
+                token,
                 AccessRequest.status == _PROVISIONED,
-                held,
                 access_key_id=new_key_id,
                 updated_at=now,
-                **{_REISSUE.key: None},
             ):
                 # Revoked (or taken over) while AWS made the key: release, store nothing.
-                cas(session, request_id, held, **{_REISSUE.key: None})
+                release_lock(session, request_id, LockKind.REISSUE, token)
                 _move(
                     session,
                     rotation.id,
@@ -291,12 +290,7 @@ class SqlRotationStore(SqlStore):
     ) -> None:
         request_id = claim.lease.request.id
         with self.sessions.begin() as session:
-            cas(
-                session,
-                request_id,
-                holding(LockKind.REISSUE, claim.lease.token),
-                **{_REISSUE.key: None},
-            )
+            release_lock(session, request_id, LockKind.REISSUE, claim.lease.token)
             _move(
                 session,
                 claim.rotation.id,
@@ -404,75 +398,66 @@ class SqlRotationStore(SqlStore):
     def mark_deactivated(
         self, rotation: KeyRotation, *, reason: str, now: datetime
     ) -> KeyRotation | None:
-        with self.sessions.begin() as session:
-            if not _move(
-                session,
-                rotation.id,
-                Rotation.status == R.ISSUED.value,
-                status=R.DEACTIVATED.value,
-                deactivated_at=now,
-                updated_at=now,
-            ):
-                return None
-            audit(
-                session,
-                rotation.request_id,
-                actor=BOT_ACTOR,
-                kind="key_deactivated",
-                now=now,
-                access_key_id=rotation.old_key_id,
-                new_access_key_id=rotation.new_key_id,
-                reason=reason,
-            )
-            return _view(_load(session, rotation.id))  # type: ignore[arg-type]
+        return self._settle(
+            rotation,
+            Rotation.status == R.ISSUED.value,
+            {"status": R.DEACTIVATED.value, "deactivated_at": now},
+            kind="key_deactivated",
+            now=now,
+            new_access_key_id=rotation.new_key_id,
+            reason=reason,
+        )
 
     def mark_deleted(
         self, rotation: KeyRotation, *, now: datetime, already_gone: bool = False
     ) -> KeyRotation | None:
+        return self._settle(
+            rotation,
+            Rotation.status.in_((R.ISSUED.value, R.DEACTIVATED.value)),
+            {"status": R.DELETED.value, "deleted_at": now},
+            kind="key_deleted",
+            now=now,
+            already_gone=already_gone,
+        )
+
+    def close(self, rotation: KeyRotation, *, why: str, now: datetime) -> bool:
+        closed = self._settle(
+            rotation,
+            Rotation.status.in_([s.value for s in OPEN_ROTATIONS if s is not R.ROTATING]),
+            {"status": R.CLOSED.value, "claimed_until": None},
+            kind="key_rotation_closed",
+            now=now,
+            reason=why,
+        )
+        return closed is not None
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _settle(
+        self,
+        rotation: KeyRotation,
+        expected: object,
+        values: dict[str, object],
+        *,
+        kind: str,
+        now: datetime,
+        **detail: object,
+    ) -> KeyRotation | None:
+        """Move a rotation on by the bot (`expected` -> `values`) and audit `kind` about
+        its old key; the rotation as stored then, or None when another run moved it first."""
         with self.sessions.begin() as session:
-            if not _move(
-                session,
-                rotation.id,
-                Rotation.status.in_((R.ISSUED.value, R.DEACTIVATED.value)),
-                status=R.DELETED.value,
-                deleted_at=now,
-                updated_at=now,
-            ):
+            if not _move(session, rotation.id, expected, **values, updated_at=now):
                 return None
             audit(
                 session,
                 rotation.request_id,
                 actor=BOT_ACTOR,
-                kind="key_deleted",
+                kind=kind,
                 now=now,
                 access_key_id=rotation.old_key_id,
-                already_gone=already_gone,
+                **detail,
             )
             return _view(_load(session, rotation.id))  # type: ignore[arg-type]
-
-    def close(self, rotation: KeyRotation, *, why: str, now: datetime) -> bool:
-        with self.sessions.begin() as session:
-            if not _move(
-                session,
-                rotation.id,
-                Rotation.status.in_([s.value for s in OPEN_ROTATIONS if s is not R.ROTATING]),
-                status=R.CLOSED.value,
-                claimed_until=None,
-                updated_at=now,
-            ):
-                return False
-            audit(
-                session,
-                rotation.request_id,
-                actor=BOT_ACTOR,
-                kind="key_rotation_closed",
-                now=now,
-                access_key_id=rotation.old_key_id,
-                reason=why,
-            )
-            return True
-
-    # --- helpers -------------------------------------------------------------------
 
     def _with_requests(self, query: Select, limit: int) -> list[tuple[KeyRotation, RequestView]]:
         with self.sessions() as session:

@@ -21,7 +21,7 @@ from bot.domain.config import DEFAULT_ACCOUNT
 from bot.domain.errors import RequestNotFound
 from bot.domain.requests import RequestView
 from bot.domain.states import Status, check_transition
-from bot.domain.storage import LockKind
+from bot.domain.storage import LockKind, LockRefusal
 from bot.store.audit import append
 from bot.store.models import AccessRequest, Approval
 
@@ -184,6 +184,60 @@ def cas(
     return result.rowcount == 1
 
 
+def take_lock(
+    session: Session,
+    request_id: int,
+    kind: LockKind,
+    *conditions: ColumnElement[bool],
+    now: datetime,
+    until: datetime,
+    **values: Any,
+) -> bool:
+    """Hold the request with the lock of `kind` until `until` (its token), as a
+    compare-and-set: only when `conditions` hold and every lock is free (docs/architecture.md,
+    "Locks"). The status is not changed; `values` are set with the lock."""
+    return cas(
+        session,
+        request_id,
+        *conditions,
+        all_locks_free(now),
+        updated_at=now,
+        **{LOCK_COLUMNS[kind].key: until},
+        **values,
+    )
+
+
+def release_lock(
+    session: Session,
+    request_id: int,
+    kind: LockKind,
+    token: datetime,
+    *conditions: ColumnElement[bool],
+    **values: Any,
+) -> bool:
+    """Let go of the lock of `kind` if it is still the one taken with `token`."""
+    return cas(
+        session,
+        request_id,
+        holding(kind, token),
+        *conditions,
+        **{LOCK_COLUMNS[kind].key: None},
+        **values,
+    )
+
+
+def error_text(code: str, message: str) -> str:
+    """AWS's error as `last_error` keeps it for the owners."""
+    return f"{code}: {message}" if code else message
+
+
+def refusal(session: Session, row: AccessRequest | None, now: datetime) -> LockRefusal:
+    """Why a lock was not taken: the request is gone, or the work holding it at `now`."""
+    if row is None:
+        return LockRefusal(None)
+    return LockRefusal(view_of(session, row), live_lock(row, now))
+
+
 def move(
     session: Session,
     request_id: int,
@@ -203,6 +257,31 @@ def move(
         *conditions,
         status=new.value,
         updated_at=now,
+        **values,
+    )
+
+
+def finish_move(
+    session: Session,
+    request_id: int,
+    expected: Status,
+    new: Status,
+    kind: LockKind,
+    token: datetime,
+    *,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """`expected -> new` by whoever holds the lock of `kind` taken with `token`, letting
+    the lock go in the same UPDATE."""
+    return move(
+        session,
+        request_id,
+        expected,
+        new,
+        holding(kind, token),
+        now=now,
+        **{LOCK_COLUMNS[kind].key: None},
         **values,
     )
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.domain.requests import RequestView
 from bot.domain.states import Status
@@ -20,7 +21,7 @@ from bot.domain.storage import Lease, LockKind
 from bot.domain.time_bound import first_warning, next_warning, requested_extension_end
 from bot.store.db import SqlStore
 from bot.store.models import AccessRequest
-from bot.store.rows import BOT_ACTOR, audit, cas, holding, load, load_view, move
+from bot.store.rows import BOT_ACTOR, audit, cas, finish_move, load, load_view, lock_free
 
 _PROVISIONED = AccessRequest.status == Status.PROVISIONED.value
 
@@ -48,6 +49,45 @@ class _LeaseLost(Exception):
 def _term(row: AccessRequest) -> timedelta:
     seconds = row.access_duration_seconds or row.max_duration_seconds or 0
     return timedelta(seconds=seconds)
+
+
+def _move_end(
+    session: Session,
+    grant_id: int,
+    seen_end: datetime,
+    new_end: datetime,
+    *,
+    actor: str,
+    now: datetime,
+    **detail: Any,
+) -> bool:
+    """Move a provisioned grant's end from `seen_end` (compare-and-set) to `new_end`,
+    its warnings started afresh, and audit it as `extended`; False when it had moved."""
+    term = new_end - now
+    if not cas(
+        session,
+        grant_id,
+        _PROVISIONED,
+        AccessRequest.access_expires_at == seen_end,
+        access_expires_at=new_end,
+        access_duration_seconds=max(1, int(term.total_seconds())),
+        expiry_warn_at=first_warning(new_end, term, now),
+        expiry_warnings=0,
+        expiry_claimed_until=None,
+        updated_at=now,
+    ):
+        return False
+    audit(
+        session,
+        grant_id,
+        actor=actor,
+        kind="extended",
+        now=now,
+        previous_end=seen_end.isoformat(),
+        expires_at=new_end.isoformat(),
+        **detail,
+    )
+    return True
 
 
 class SqlTimeBoundStore(SqlStore):
@@ -99,7 +139,7 @@ class SqlTimeBoundStore(SqlStore):
                     .where(
                         _PROVISIONED,
                         AccessRequest.access_expires_at <= now,
-                        or_(claim.is_(None), claim <= now),
+                        lock_free(claim, now),
                     )
                     .order_by(AccessRequest.access_expires_at, AccessRequest.id)
                     .limit(limit)
@@ -114,7 +154,7 @@ class SqlTimeBoundStore(SqlStore):
                 request_id,
                 _PROVISIONED,
                 AccessRequest.access_expires_at <= now,
-                or_(claim.is_(None), claim <= now),
+                lock_free(claim, now),
                 expiry_claimed_until=until,
             )
 
@@ -132,31 +172,11 @@ class SqlTimeBoundStore(SqlStore):
         now: datetime,
         **detail: Any,
     ) -> RequestView | None:
-        term = new_end - now
         with self.sessions.begin() as session:
-            if not cas(
-                session,
-                request_id,
-                _PROVISIONED,
-                AccessRequest.access_expires_at == seen_end,
-                access_expires_at=new_end,
-                access_duration_seconds=max(1, int(term.total_seconds())),
-                expiry_warn_at=first_warning(new_end, term, now),
-                expiry_warnings=0,
-                expiry_claimed_until=None,
-                updated_at=now,
+            if not _move_end(
+                session, request_id, seen_end, new_end, actor=actor, now=now, **detail
             ):
                 return None
-            audit(
-                session,
-                request_id,
-                actor=actor,
-                kind="extended",
-                now=now,
-                previous_end=seen_end.isoformat(),
-                expires_at=new_end.isoformat(),
-                **detail,
-            )
             return load_view(session, request_id)
 
     def apply_extension(self, lease: Lease, *, now: datetime) -> RequestView | None:
@@ -182,42 +202,28 @@ class SqlTimeBoundStore(SqlStore):
                 return None
             seen_end = grant.access_expires_at
             new_end = requested_extension_end(seen_end, now, wanted)
-            term = new_end - now
-            if not cas(
+            approvers = ", ".join(extension.approvers) or BOT_ACTOR
+            if not _move_end(
                 session,
                 grant_id,
-                _PROVISIONED,
-                AccessRequest.access_expires_at == seen_end,
-                access_expires_at=new_end,
-                access_duration_seconds=max(1, int(term.total_seconds())),
-                expiry_warn_at=first_warning(new_end, term, now),
-                expiry_warnings=0,
-                expiry_claimed_until=None,
-                updated_at=now,
+                seen_end,
+                new_end,
+                actor=approvers,
+                now=now,
+                extension_request_id=extension.id,
             ):
                 return None
-            if not move(
+            if not finish_move(
                 session,
                 extension.id,
                 Status.PROVISIONING,
                 Status.EXTENDED,
-                holding(LockKind.PROVISIONING, lease.token),
+                LockKind.PROVISIONING,
+                lease.token,
                 now=now,
-                lease_expires_at=None,
                 last_error=None,
             ):
                 raise _LeaseLost  # undo the grant's move: the transaction rolls back
-            approvers = ", ".join(extension.approvers) or BOT_ACTOR
-            audit(
-                session,
-                grant_id,
-                actor=approvers,
-                kind="extended",
-                now=now,
-                previous_end=seen_end.isoformat(),
-                expires_at=new_end.isoformat(),
-                extension_request_id=extension.id,
-            )
             audit(
                 session,
                 extension.id,

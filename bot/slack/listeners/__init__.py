@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltResponse
@@ -144,37 +145,26 @@ def _acked(after_ack: AfterAck, work: Work, *, modal: bool = False) -> Callable[
     return listener
 
 
+# The listeners of each capability the runtime may leave out: the service that must be
+# there, and its listeners' module (imported only then).
+_OPTIONAL = (
+    ("provisioning_worker", "provisioning"),  # flows 3, 4 and 6: Retry, Re-issue, Roll back
+    ("credential_links", "credentials"),  # the one-time links' buttons
+    ("revoke", "revoke"),  # flow 6: /revoke-aws-access, Revoke buttons, the confirm modal
+    ("reviews", "reviews"),  # access reviews: Keep / Revoke on each grant
+    ("rotation", "rotation"),  # flow 6: the requester's "Rotate my key"
+    ("time_bound", "time_bound"),  # flow 6: Request extension / Extend
+    ("deactivations", "deactivation"),  # flow 6: the user_change event
+)
+
+
 def register_all(app: App, services: Services, after_ack: AfterAck) -> None:
-    from bot.slack.listeners import credentials, decisions, home, provisioning, requests, revoke
+    from bot.slack.listeners import decisions, home, requests
 
     app.error(answer_errors)
     requests.register(app, services, after_ack)
     decisions.register(app, services, after_ack)
     home.register(app, services, after_ack)
-    # Flows 3, 4 and 6: Retry, Re-issue and Roll back, where the runtime provides them.
-    if services.provisioning_worker is not None:
-        provisioning.register(app, services, after_ack)
-    if services.credential_links is not None:
-        credentials.register(app, services, after_ack)
-    # Flow 6: /revoke-aws-access, the Revoke buttons and the confirm modal.
-    if services.revoke is not None:
-        revoke.register(app, services, after_ack)
-    # Access reviews: Keep / Revoke on each grant under review.
-    if services.reviews is not None:
-        from bot.slack.listeners import reviews
-
-        reviews.register(app, services, after_ack)
-    # Flow 6: the requester's "Rotate my key".
-    if services.rotation is not None:
-        from bot.slack.listeners import rotation
-
-        rotation.register(app, services, after_ack)
-    # Flow 6: Request extension / Extend, and the user_change event.
-    if services.time_bound is not None:
-        from bot.slack.listeners import time_bound
-
-        time_bound.register(app, services, after_ack)
-    if services.deactivations is not None:
-        from bot.slack.listeners import deactivation
-
-        deactivation.register(app, services, after_ack)
+    for service, module in _OPTIONAL:
+        if getattr(services, service) is not None:
+            import_module(f"{__name__}.{module}").register(app, services, after_ack)

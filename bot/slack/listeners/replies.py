@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.slack.calls import slack_call
+from bot.slack.calls import post_message, slack_call
 from bot.slack.surfaces.app_home import home_view
 from bot.slack.surfaces.approval_message import Origin, parse_deny
 
@@ -100,4 +100,4 @@ def tell_not_recorded(client: WebClient, body: dict[str, Any], error: Exception)
             text=text,
         )
     else:
-        slack_call("chat.postMessage", client.chat_postMessage, channel=user_id, text=text)
+        post_message(client, user_id, text)

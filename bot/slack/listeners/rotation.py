@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 
 from bot.domain.errors import DomainError
-from bot.slack.calls import slack_call
+from bot.domain.requests import MessageRef
+from bot.slack.calls import update_message
 from bot.slack.listeners import Body, on_button
 from bot.slack.listeners.replies import tell_actor
 from bot.slack.surfaces.key_rotation import ROTATE_KEY_ACTION, clicked_message
@@ -36,8 +37,6 @@ def register(app: App, services: Services, after_ack: AfterAck) -> None:
         channel, ts = container.get("channel_id"), container.get("message_ts")
         if channel and ts:
             text, blocks = clicked_message(request)
-            slack_call(
-                "chat.update", client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks
-            )
+            update_message(client, MessageRef(channel, ts), text, blocks)
 
     on_button(app, services, after_ack, ROTATE_KEY_ACTION, rotate_key)

@@ -30,6 +30,7 @@ from bot.slack.surfaces.blockkit import (
     context,
     escape,
     escape_within,
+    metadata_of,
     mrkdwn,
     plain,
     slack_date,
@@ -309,12 +310,7 @@ def deny_modal(request_id: int, origin: Origin) -> dict[str, Any]:
 
 def parse_deny(view: dict[str, Any]) -> DenySubmission:
     """The submitted deny modal: which request, the reason ("" when none), the origin."""
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        metadata = {}
-    if not isinstance(metadata, dict):
-        metadata = {}
+    metadata = metadata_of(view.get("private_metadata"))
     values = (view.get("state") or {}).get("values") or {}
     element = (values.get(DENY_REASON_BLOCK) or {}).get(DENY_REASON_BLOCK) or {}
     channel = metadata.get("channel")

@@ -7,6 +7,7 @@ object, <= 2000 per section field. Every piece of user-supplied text goes throug
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,16 @@ def escape_within(text: str, limit: int) -> str:
 def sentence(text: str) -> str:
     """Upper-case the first letter only: str.capitalize() would lower-case <@U0ABC>."""
     return text[:1].upper() + text[1:]
+
+
+def metadata_of(private_metadata: str | None) -> dict[str, Any]:
+    """A view's private_metadata as the JSON object we put there ({} for anything else:
+    empty, not JSON, or not an object)."""
+    try:
+        metadata = json.loads(private_metadata or "{}")
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def mrkdwn(text: str) -> Block:

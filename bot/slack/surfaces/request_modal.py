@@ -23,7 +23,7 @@ from bot.services.submit import (
     RequestForm,
 )
 from bot.slack.surfaces.approval_message import parse_request_id
-from bot.slack.surfaces.blockkit import escape, plain, truncate
+from bot.slack.surfaces.blockkit import escape, metadata_of, plain, truncate
 
 COMMAND = "/request-aws-access"
 CALLBACK_ID = "request_form"
@@ -161,13 +161,7 @@ def parse(
 def _extends(private_metadata: str) -> int | None:
     """The grant a Request extension form extends (None: an ordinary request, or
     metadata that is not ours)."""
-    try:
-        metadata = json.loads(private_metadata or "{}")
-    except ValueError:
-        return None
-    if not isinstance(metadata, dict):
-        return None
-    return parse_request_id(metadata.get("extends_request_id"))
+    return parse_request_id(metadata_of(private_metadata).get("extends_request_id"))
 
 
 def _duration_block(profiles: Sequence[Profile], chosen: Profile | None) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from bot.slack.surfaces.blockkit import (
     Block,
     context,
     escape,
+    metadata_of,
     mrkdwn,
     plain,
     truncate,
@@ -156,12 +157,7 @@ def _codes(items: Sequence[str]) -> str:
 
 def parse_submission(view: dict[str, Any]) -> RevokeSubmission:
     """The submitted confirm modal: which requests, the reason, where it was opened."""
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        metadata = {}
-    if not isinstance(metadata, dict):
-        metadata = {}
+    metadata = metadata_of(view.get("private_metadata"))
     raw_ids = metadata.get("request_ids")
     ids = tuple(
         i
