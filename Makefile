@@ -57,19 +57,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-# Two pytest processes side by side: the PostgreSQL cases (they share TEST_DATABASE_URL's
-# database, so they run one at a time) and everything else, which never sees that URL.
-# Most test time is waiting on subprocesses and sockets, so this halves the wall time.
-PG_TESTS := postgres or test_a_click_while_the_database_is_down or test_two_replicas_post_each_due_reminder_exactly_once
 test: lint
-	@tmp=$$(mktemp -d); status=0; \
-	$(BIN)/pytest -q -p no:cacheprovider --basetemp=$$tmp/pg -k "$(PG_TESTS)" \
-		> $$tmp/postgresql.log 2>&1 & pg=$$!; \
-	env -u TEST_DATABASE_URL $(BIN)/pytest -q --basetemp=$$tmp/rest -k "not ($(PG_TESTS))" \
-		|| status=1; \
-	wait $$pg || status=1; \
-	echo "--- PostgreSQL cases (TEST_DATABASE_URL) ---"; cat $$tmp/postgresql.log; \
-	rm -rf $$tmp; exit $$status
+	$(BIN)/pytest -q
 
 $(VENV)/.installed-bench: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.lock
