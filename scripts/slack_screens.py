@@ -444,7 +444,7 @@ def screens(config: BotConfig) -> dict[str, str]:
     )
     nudge_text, nudge_blocks = key_rotation.nudge_message(
         old_grant,
-        "AKIA4SAMPLEKEYID0017",
+        "AKIA-EXAMPLE-0017",
         NOW - timedelta(days=95),
         NOW,
         config.offboarding.rotation_grace,
@@ -462,8 +462,8 @@ def screens(config: BotConfig) -> dict[str, str]:
         [pending, sam],
         active=[provisioned, sam_grant],
         key_ages={
-            provisioned.id: KeyAge(provisioned.id, "AKIA4SAMPLEKEYID0042", NOW - timedelta(2)),
-            sam_grant.id: KeyAge(sam_grant.id, "AKIA4SAMPLEKEYID0012", NOW - timedelta(95)),
+            provisioned.id: KeyAge(provisioned.id, "AKIA-EXAMPLE-0042", NOW - timedelta(2)),
+            sam_grant.id: KeyAge(sam_grant.id, "AKIA-EXAMPLE-0012", NOW - timedelta(95)),
         },
         now=NOW,
     )
@@ -471,7 +471,7 @@ def screens(config: BotConfig) -> dict[str, str]:
         user_name="sam",
         groups=sam_grant.groups,
         policies=sam_grant.policies,
-        access_keys=("AKIA4SAMPLEKEYID0012",),
+        access_keys=("AKIA-EXAMPLE-0012",),
         console=True,
     )
     revoke_view = revoke_modal.confirm_modal(
