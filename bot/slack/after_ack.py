@@ -132,6 +132,10 @@ class AfterAck:
         """Jobs queued or running, both lanes: 0 means every ack's work is done."""
         return self._work.pending + self._interactive.pending
 
+    def default_backlog(self) -> int:
+        """Jobs queued or running on the default lane only."""
+        return self._work.pending
+
     def shutdown(self, wait: bool = True) -> None:
         self._interactive.shutdown(wait)
         self._work.shutdown(wait)
