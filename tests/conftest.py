@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.store import Stores, build_stores
-from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.store.db import make_engine, make_sessionmaker
 from tests.support.browser import HAVE_CHROMIUM, NO_CHROMIUM, headless_chromium
 from tests.support.configs import MINIMAL_CONFIG
-from tests.support.databases import DATABASES, database_url
+from tests.support.databases import DATABASES, database_url, migrate
 from tests.support.slack_api import SlackApiStub
 
 
@@ -24,7 +24,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def engine(db_url: str):
     engine = make_engine(db_url)
-    upgrade(engine)
+    migrate(engine)
     yield engine
     engine.dispose()
 
