@@ -57,8 +57,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
+# Two pytest workers (pytest-xdist): much of the suite waits on servers and processes,
+# so two share the 2-core dev machine well. TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= 2
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_JOBS)
 
 $(VENV)/.installed-bench: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.lock
