@@ -422,7 +422,9 @@ def build_account_sessions(container: Container, aws_session: Any = None) -> Acc
     from bot.aws.region import new_session
 
     base = aws_session if aws_session is not None else new_session()
-    return AccountSessions(container.settings.bot, base, now=container.clock.now)
+    sessions = AccountSessions(container.settings.bot, base, now=container.clock.now)
+    sessions.prepare()
+    return sessions
 
 
 def _pool_size(container: Container) -> int:

@@ -164,6 +164,16 @@ class AccountSessions:
                 )
             return client
 
+    def prepare(self) -> None:
+        """Make the IAM client of the accounts served with the bot's own credentials now,
+        at start-up (no AWS call): the form's name check runs inside Slack's 3-second
+        ack, and the first one after a start should not also load botocore's IAM model.
+        Accounts with a role are left for their first use (making one calls AssumeRole)."""
+        for account in self.config.all_accounts():
+            if not account.role_arn:
+                self.iam(account.name)
+                return  # they all share one client
+
     def iam(self, name: str, *, retries: bool = True) -> Any:
         """The IAM client for account `name` (what every IAM adapter is handed)."""
         return self.client(name, "iam", retries=retries)

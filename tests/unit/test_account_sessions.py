@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.aws.accounts import AccountSessions
+from bot.aws.accounts import OWN, AccountSessions
 from bot.aws.errors import AccountAccessError
 from tests.support.configs import bot_config
 
@@ -157,3 +157,54 @@ def test_an_account_that_left_the_config_is_a_permanent_error() -> None:
         sessions.session("staging")
     assert (caught.value.code, caught.value.permanent) == ("UnknownAccount", True)
     assert caught.value.message == "account staging: not in the config's [[accounts]] any more"
+
+
+class RecordingSession(boto3.Session):
+    """A boto3 Session that records which clients it was asked to make."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            aws_access_key_id="AKIABOTBOTBOTBOTBOT0",
+            aws_secret_access_key="bot-secret",  # noqa: S106 - a test value
+            region_name="us-east-1",
+        )
+        self.made: list[str] = []
+
+    def client(self, service_name: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        self.made.append(service_name)
+        return super().client(service_name, *args, **kwargs)
+
+
+def test_prepare_makes_the_own_credentials_iam_client_once_and_assumes_nothing() -> None:
+    base = RecordingSession()
+    # An endpoint nothing answers: a call to AWS would fail the test.
+    sessions = AccountSessions(
+        bot_config(
+            """
+[slack]
+approval_channel = "C0MAIN"
+owners = ["U0MAIN"]
+
+[[accounts]]
+name = "main"
+id = "222222222222"
+
+[[accounts]]
+name = "prod"
+id = "111111111111"
+role_arn = "arn:aws:iam::111111111111:role/aws-access-bot"
+
+[[profiles]]
+name = "deploy"
+account = "prod"
+"""
+        ),
+        base,
+        client_kwargs={"endpoint_url": "http://127.0.0.1:9"},
+    )
+    sessions.prepare()
+    assert base.made == ["iam"]
+    assert list(sessions.sessions()) == [OWN]  # no AssumeRole for prod at start-up
+    prepared = sessions.iam("main")
+    assert base.made == ["iam"]  # the first name check reuses it
+    assert sessions.iam("main") is prepared
