@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import growth, latency, provision, submit
 from bench.harness import RESULTS, Report, git_commit
 from bench.seed import ensure_database
-from bench.servers import start_moto, start_slack_stub, stop_process
+from bench.servers import PROFILE, start_moto, start_slack_stub, stop_process
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test_bench"
 SECTIONS = ("latency", "submit", "provision", "growth")
@@ -44,7 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="smaller counts (a smoke run)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record each bot process with py-spy into DIR (bench/profile.py reads them); "
+        "results.json is not written, since sampling slows the bot",
+    )
     args = parser.parse_args(argv)
+    PROFILE["dir"] = args.profile
     only = set(args.only.split(","))
     pg = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
     pg = None if pg.lower() in ("", "none") else pg
@@ -133,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table())
     print('\nsummary (bench/README.md, "Summary"):')
     print(json.dumps(report.summary, indent=2))
+    if args.profile is not None:
+        print(f"\n{len(report.figures)} figures in {elapsed:.0f} s; profiles in {args.profile}")
+        print("(results.json not written: a profiled run's figures are not quoted)")
+        return 0
     print(f"\n{len(report.figures)} figures in {elapsed:.0f} s; written to {RESULTS}")
     report.write()
     return 0

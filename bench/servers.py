@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.processes import REPO, free_port, wait_http
@@ -52,12 +52,18 @@ approvals_required = 2
 """
 
 
+# `python -m bench --profile DIR` (bench/profile.py): each bot process is recorded by
+# py-spy into DIR. The sampling costs CPU, so a profiled run's figures are not quoted.
+PROFILE: dict[str, Path | None] = {"dir": None}
+
+
 @dataclass
 class Server:
     name: str
     url: str
     process: subprocess.Popen
     log_path: Path
+    profiler: subprocess.Popen | None = field(default=None)
 
     @property
     def events(self) -> str:
@@ -86,6 +92,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.profiler is not None:  # py-spy writes its file when the process ends
+            self.profiler.wait(timeout=60)
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -135,7 +143,21 @@ def start_bot(
         "LOG_LEVEL": "WARNING",
         **aws_env,
     }
-    return _start("bot", ["-m", "bot", "run"], env, workdir)
+    server = _start("bot", ["-m", "bot", "run"], env, workdir)
+    if PROFILE["dir"] is not None:
+        server.profiler = _py_spy(server.process.pid, PROFILE["dir"], database_url)
+    return server
+
+
+def _py_spy(pid: int, directory: Path, database_url: str) -> subprocess.Popen:
+    directory.mkdir(parents=True, exist_ok=True)
+    kind = database_url.split(":", 1)[0].split("+", 1)[0]
+    out = directory / f"bot-{len(list(directory.glob('bot-*.txt'))) + 1:02d}-{kind}.txt"
+    out.touch()  # claims the name for the next bot's count
+    py_spy = Path(sys.executable).with_name("py-spy")
+    argv = [str(py_spy), "record", "--pid", str(pid), "--rate", "100", "--threads"]
+    argv += ["--idle", "--format", "raw", "--output", str(out), "--nonblocking"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_bare(
