@@ -14,8 +14,7 @@ import json
 import re
 import secrets
 from datetime import datetime
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from bot.domain.credentials import Credentials, IssuedLink, SealedBox, SealedLink
 
@@ -25,6 +24,18 @@ LINK_ID_BYTES = 24  # 192 bits of entropy; 32 URL-safe characters
 # Domain separation: the key check is not a hash that could be reused elsewhere.
 KEY_CHECK_LABEL = b"aws-access-bot link key check v1\x00"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+def _aesgcm(key: bytes) -> AESGCM:
+    # Imported at first use: OpenSSL's bindings are 8.6 MB of the process, and a bot
+    # that has not provisioned or revealed anything since it started needs none of it
+    # (bench/README.md, "Memory").
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
 
 
 def new_link_id() -> str:
@@ -38,12 +49,12 @@ def new_key() -> bytes:
 def seal(plaintext: bytes, key: bytes, aad: bytes) -> SealedBox:
     """Encrypt under a fresh random nonce; `aad` binds the box to its link id."""
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return SealedBox(AESGCM(key).encrypt(nonce, plaintext, aad), nonce)
+    return SealedBox(_aesgcm(key).encrypt(nonce, plaintext, aad), nonce)
 
 
 def open_box(box: SealedBox, key: bytes, aad: bytes) -> bytes:
     """Decrypt; raises cryptography.exceptions.InvalidTag on any tampering or wrong key."""
-    return AESGCM(key).decrypt(box.nonce, box.ciphertext, aad)
+    return _aesgcm(key).decrypt(box.nonce, box.ciphertext, aad)
 
 
 def key_check(key: bytes) -> bytes:

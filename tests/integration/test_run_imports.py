@@ -1,6 +1,7 @@
 """What `run` loads (bench/README.md, "Memory"): on a database already at the newest
-revision it checks that with plain SQL and never imports Alembic, and nothing
-sandbox-only (moto) is loaded outside `run --sandbox`. Checked in a fresh interpreter,
+revision it checks that with plain SQL and never imports Alembic, nothing
+sandbox-only (moto) is loaded outside `run --sandbox`, and the AES-GCM sealing's
+OpenSSL bindings wait for the first credentials. Checked in a fresh interpreter,
 where sys.modules shows exactly what the start-up imported."""
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def roots(modules: set[str]) -> set[str]:
     return {m.split(".")[0] for m in modules}
 
 
-def test_run_on_a_migrated_database_imports_neither_alembic_nor_moto(tmp_path: Path) -> None:
+def test_run_on_a_migrated_database_imports_neither_alembic_nor_moto_nor_openssl(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -87,6 +90,8 @@ def test_run_on_a_migrated_database_imports_neither_alembic_nor_moto(tmp_path: P
     loaded = roots(loaded_by_run(url, tmp_path))
     assert "alembic" not in loaded
     assert "moto" not in loaded
+    # OpenSSL's bindings (8.6 MB) load when credentials are first sealed or opened.
+    assert "cryptography" not in loaded
     assert {"slack_bolt", "sqlalchemy", "boto3", "apscheduler"} <= loaded  # it did start
 
 
