@@ -69,6 +69,7 @@ class Stub:
 class Samples:
     acks: dict[str, list[float]] = field(default_factory=dict)
     outcomes: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds spent per kind
     failures: int = 0
 
     def add(self, key: str, sent: list[Sent], outcome: list[float]) -> None:
@@ -183,6 +184,7 @@ def measure(
             chunk = list(enumerate(ids))[r * per_round : (r + 1) * per_round]
             for server in order:
                 keys = [f"update:{approval_ts(i)}" for i, _ in chunk]
+                cpu_before = server.cpu_seconds()
                 sent, waited = batch(
                     server,
                     stub,
@@ -196,6 +198,9 @@ def measure(
                     concurrency=CONCURRENCY,
                 )
                 samples.add(f"{server.name}:approve", sent, waited)
+                # Drained: every click's work is done, so this is all it cost.
+                used = server.cpu_seconds() - cpu_before
+                samples.cpu[server.name] = samples.cpu.get(server.name, 0.0) + used
         # 200 clients: half slash commands, half Approve clicks, interleaved.
         rest = list(enumerate(ids))[count:]
         for server in (bot, bare):
@@ -273,6 +278,15 @@ def _report(report: Report, facts: dict[str, float], label: str, s: Samples) -> 
         )
         facts[f"{key}_p99:{label}"] = percentile(bot, 99) / percentile(bare, 99)
         facts[f"{key}_over:{label}"] = over
+    clicks = len(s.acks["bot:approve"])
+    report.add(
+        "cpu",
+        f"CPU per Approve click, ack to chat.update ({label})",
+        s.cpu["bot"] / clicks * 1000,
+        "ms",
+        baseline=s.cpu["bare"] / clicks * 1000,
+        note="user + system CPU of the server process over the drained click rounds / clicks",
+    )
     bot, bare = s.acks["bot:200"], s.acks["bare:200"]
     over = sum(t > LIMIT for t in bot)
     report.add(

@@ -1,13 +1,13 @@
-"""Where the bot's time goes, from py-spy: `python -m bench --profile DIR` records every
-bot process it starts (`py-spy record --threads --idle -f raw`, 100 Hz) into DIR, and
+"""Where the bot's CPU goes, from py-spy: `python -m bench --profile DIR` records every
+bot process it starts (`py-spy record --gil --threads -f raw`, 100 Hz: only the thread
+holding the GIL is sampled, so the samples are the process's Python CPU) into DIR, and
 
     python -m bench.profile DIR/*.txt [--lane slack-work] [--top 25]
 
 says, for one lane's threads (bot/slack/after_ack.py names them `slack-work-N`,
 `slack-modal-N`; Bolt's listener threads are `ThreadPoolExecutor-...`), what share of
 their samples sits under each function: inclusive (the function or anything it calls),
-each function counted once per sample. Idle samples are kept on purpose: a thread
-waiting for SQLite's writer lock or for an HTTP answer is time a person waits too.
+each function counted once per sample.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ approvals_required = 2
 # `python -m bench --profile DIR` (bench/profile.py): each bot process is recorded by
 # py-spy into DIR. The sampling costs CPU, so a profiled run's figures are not quoted.
 PROFILE: dict[str, Path | None] = {"dir": None}
+PY_SPY_MODE = ["--gil"]  # the thread holding the GIL: where the process's CPU goes
 
 
 @dataclass
@@ -75,6 +76,11 @@ class Server:
 
     def rss_mb(self) -> float:
         return _status_kb(self.process.pid, "VmRSS") / 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used so far (/proc/PID/stat)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def backlog(self) -> int:
         """Jobs the server still has queued or running after its acks (the bot's
@@ -156,7 +162,7 @@ def _py_spy(pid: int, directory: Path, database_url: str) -> subprocess.Popen:
     out.touch()  # claims the name for the next bot's count
     py_spy = Path(sys.executable).with_name("py-spy")
     argv = [str(py_spy), "record", "--pid", str(pid), "--rate", "100", "--threads"]
-    argv += ["--idle", "--format", "raw", "--output", str(out), "--nonblocking"]
+    argv += [*PY_SPY_MODE, "--format", "raw", "--output", str(out), "--nonblocking"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
