@@ -38,6 +38,7 @@ lock: | $(BIN)/python
 
 # The README's pictures: the credential page (docs/credential-page-*.png) and the Slack
 # surfaces from the bot's real Block Kit (docs/screens/*.png), with headless Chromium.
+# Slack's emoji need a colour emoji font (Debian: apt-get install fonts-noto-color-emoji).
 screenshots: $(VENV)/.installed-test
 	$(BIN)/python scripts/screenshots.py
 	$(BIN)/python scripts/slack_screens.py
