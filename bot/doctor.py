@@ -98,6 +98,13 @@ def check_slack(client: Any, config: BotConfig | None) -> list[CheckResult]:
     try:
         auth = client.auth_test()
     except Exception as exc:  # SlackApiError or a network error; both mean "not ready"
+        if getattr(exc, "response", None) is None:  # no answer: the token was never judged
+            return [
+                fail(
+                    f"Slack: cannot reach {client.base_url}: {type(exc).__name__} "
+                    "(check the network, or SLACK_API_URL)"
+                )
+            ]
         return [fail(f"Slack: auth.test failed: {_slack_error(exc)} (check SLACK_BOT_TOKEN)")]
     results = [ok(f"Slack: auth.test ok (team {auth.get('team')}, bot user {auth.get('user_id')})")]
     if config is None:

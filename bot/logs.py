@@ -144,13 +144,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, default=str, ensure_ascii=False)
 
 
+# Libraries' INFO lines that are bookkeeping, not news: shown at DEBUG only.
+_BOOKKEEPING = ("apscheduler", "alembic.runtime.plugins")
+
+
 class SchedulerBookkeeping(logging.Filter):
     """APScheduler logs "Running job ..." / "... executed successfully" / "Added job"
-    at INFO for every run: bookkeeping, shown at DEBUG only (the bot logs one INFO line
-    per sweep that did something: bot.scheduler.run_job)."""
+    at INFO for every run, and Alembic one "setup plugin ..." line per plugin before a
+    migration: bookkeeping, shown at DEBUG only (the bot logs one INFO line per sweep
+    that did something: bot.scheduler.run_job; Alembic's "Running upgrade" lines stay)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("apscheduler") and record.levelno == logging.INFO:
+        if record.name.startswith(_BOOKKEEPING) and record.levelno == logging.INFO:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger().isEnabledFor(logging.DEBUG)
         return True

@@ -6,13 +6,18 @@ from pathlib import Path
 
 from bench.profile import inclusive, load, report
 
-RAW = """\
-thread (0x1): MainThread;serve (bot/web/server.py:10) 7
-thread (0x2): slack-work-0;_loop (bot/slack/after_ack.py:70);approve (bot/services/decide.py:40);commit (sqlalchemy/orm/session.py:2000) 6
-thread (0x3): slack-work-1;_loop (bot/slack/after_ack.py:70);approve (bot/services/decide.py:41);approve (bot/services/decide.py:45) 3
-thread (0x4): slack-work-1;_loop (bot/slack/after_ack.py:70);api_call (slack_sdk/web/base_client.py:9) 1
-thread (0x5): ThreadPoolExecutor-0_3;handle (slack_bolt/app/app.py:5) 2
-"""
+LANE = "_loop (bot/slack/after_ack.py:70)"
+RAW = "\n".join(
+    [
+        "thread (0x1): MainThread;serve (bot/web/server.py:10) 7",
+        f"thread (0x2): slack-work-0;{LANE};approve (bot/services/decide.py:40);"
+        "commit (sqlalchemy/orm/session.py:2000) 6",
+        f"thread (0x3): slack-work-1;{LANE};approve (bot/services/decide.py:41);"
+        "approve (bot/services/decide.py:45) 3",
+        f"thread (0x4): slack-work-1;{LANE};api_call (slack_sdk/web/base_client.py:9) 1",
+        "thread (0x5): ThreadPoolExecutor-0_3;handle (slack_bolt/app/app.py:5) 2",
+    ]
+)
 
 
 def test_lanes_are_grouped_and_each_function_counted_once_per_sample(tmp_path: Path) -> None:

@@ -145,8 +145,11 @@ def test_scheduler_bookkeeping_is_debug_only(log_stream) -> None:
     logging.getLogger("apscheduler.executors.default").info('Running job "remind"')
     logging.getLogger("apscheduler.scheduler").info("Added job")
     logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.types")
+    logging.getLogger("alembic.runtime.migration").info("Running upgrade 0007 -> 0008")
     out = log_stream.getvalue()
-    assert "Running job" not in out and "Added job" not in out
+    assert "Running job" not in out and "Added job" not in out and "setup plugin" not in out
+    assert "INFO alembic.runtime.migration: Running upgrade 0007 -> 0008" in out
     assert "WARNING apscheduler.scheduler: Run time of job was missed" in out
     logging.getLogger().setLevel("DEBUG")
     logging.getLogger("apscheduler.executors.default").info('Running job "remind"')
