@@ -72,13 +72,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def start_moto(log_path: Path) -> MotoServer:
+def launch_moto_server(log_path: Path, bootstrap_calls: int) -> tuple[subprocess.Popen, str]:
+    """A moto_server process that accepts `bootstrap_calls` unsigned calls, then checks
+    signatures; AWS's managed policies loaded. Its process and endpoint, once it answers."""
     port = free_port()
     env = {
         **os.environ,
-        "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_CALLS),
+        "INITIAL_NO_AUTH_ACTION_COUNT": str(bootstrap_calls),
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     }
+    env.pop("MOTO_ACCOUNT_ID", None)  # it would win over the x-moto-account-id header
     moto_server = Path(sys.executable).with_name("moto_server")
     process = subprocess.Popen(
         [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],
@@ -91,11 +94,15 @@ def start_moto(log_path: Path) -> MotoServer:
     while True:
         try:
             with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):  # noqa: S310
-                break
+                return process, endpoint
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"moto_server did not start; see {log_path}") from None
             time.sleep(0.2)
+
+
+def start_moto(log_path: Path) -> MotoServer:
+    process, endpoint = launch_moto_server(log_path, BOOTSTRAP_CALLS)
     # Bootstrap an administrator while moto still accepts unsigned calls.
     iam = boto3.client(
         "iam",

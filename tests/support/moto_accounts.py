@@ -11,11 +11,6 @@ is signed and checked, so reaching prod takes a real AssumeRole.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from tests.support.moto import REGION, MotoServer
-from tests.support.processes import free_port
+from tests.support.moto import REGION, MotoServer, launch_moto_server
 
 MAIN_ID = "123456789012"
 PROD_ID = "111111111111"
@@ -94,29 +88,7 @@ class TwoAccounts:
 
 
 def start_two_accounts(log_path: Path) -> TwoAccounts:
-    port = free_port()
-    env = {
-        **os.environ,
-        "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_CALLS),
-        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-    }
-    env.pop("MOTO_ACCOUNT_ID", None)  # it would win over the header
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):  # noqa: S310
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server did not start; see {log_path}") from None
-            time.sleep(0.2)
+    process, endpoint = launch_moto_server(log_path, BOOTSTRAP_CALLS)
 
     def unsigned_iam(account: str | None = None) -> Any:
         iam = boto3.client(

@@ -17,14 +17,18 @@ from tests.support.configs import bot_config
 ROLE = "arn:aws:iam::111111111111:role/aws-access-bot"
 
 
-def config(external_id: str = ""):
+def config(external_id: str = "", *, own_account: bool = False):
+    """prod, reached through its role; `own_account`: also main, served with the bot's
+    own credentials."""
     extra = f'external_id = "{external_id}"\n' if external_id else ""
+    main = '[[accounts]]\nname = "main"\nid = "222222222222"\n' if own_account else ""
     return bot_config(
         f"""
 [slack]
 approval_channel = "C0MAIN"
 owners = ["U0MAIN"]
 
+{main}
 [[accounts]]
 name = "prod"
 id = "111111111111"
@@ -179,26 +183,7 @@ def test_prepare_makes_the_own_credentials_iam_client_once_and_assumes_nothing()
     base = RecordingSession()
     # An endpoint nothing answers: a call to AWS would fail the test.
     sessions = AccountSessions(
-        bot_config(
-            """
-[slack]
-approval_channel = "C0MAIN"
-owners = ["U0MAIN"]
-
-[[accounts]]
-name = "main"
-id = "222222222222"
-
-[[accounts]]
-name = "prod"
-id = "111111111111"
-role_arn = "arn:aws:iam::111111111111:role/aws-access-bot"
-
-[[profiles]]
-name = "deploy"
-account = "prod"
-"""
-        ),
+        config(own_account=True),
         base,
         client_kwargs={"endpoint_url": "http://127.0.0.1:9"},
     )
