@@ -171,10 +171,9 @@ def test_benchmark_figures_are_those_of_results_json() -> None:
     summary = json.loads((REPO / "bench" / "results.json").read_text())["summary"]
     for figure in (
         f"{summary['slash_to_modal_p99_ratio']:.2f}x; **{summary['slash_to_modal_over_3s']}**",
-        f"{summary['click_to_update_p99_ratio']:.1f}x",
-        f"**{summary['click_to_update_over_3s']}** of 1,248 on PostgreSQL",
+        f"{summary['click_to_update_p99_ratio']:.1f}x; **{summary['click_to_update_over_3s']}** of",
         f"{summary['submit_ack_p99_ratio']:.1f}x",
-        f"**{summary['ack_over_3s_at_200']}** (SQLite and PostgreSQL)",
+        f"| **{summary['ack_over_3s_at_200']}** of 4,000",
         f"| {summary['ack_p99_ratio']:.1f}x |",
         f"{summary['approve_to_dm_p99_ratio_at_10']:.1f}x",
         f"{summary['rss_ratio_to_floor']:.2f}x",
