@@ -33,6 +33,7 @@ from tests.support.moto import unique
 from tests.support.polling import wait_until
 from tests.support.processes import run_env, running_bot
 from tests.support.stores import NOW
+from tests.support.wsgi import serve_slack_app
 
 NOT_RECORDED = "Not recorded: the bot could not reach its database. Please try again."
 
@@ -118,16 +119,12 @@ def test_every_click_and_form_is_answered_while_the_store_is_down(tmp_path, slac
     the database to be drawn) by DM, the deny form where its button was; the command
     and the request form answer in their ack."""
     from bot.container import build_services
-    from bot.slack.after_ack import AfterAck
-    from bot.slack.app import build_app, http_handler
     from bot.slack.client import build_web_client
     from bot.slack.surfaces.approval_message import DENY_CALLBACK, Origin, deny_modal
-    from bot.web.router import Router
     from tests.conftest import FakeClock
     from tests.support.configs import bot_config, container_on
     from tests.support.fakes import NoNamesTaken
     from tests.support.slack_api import post_signed
-    from tests.support.wsgi import serve_wsgi
 
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     down = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'bot.db'}")
@@ -144,17 +141,11 @@ def test_every_click_and_form_is_answered_while_the_store_is_down(tmp_path, slac
         store.sessions = make_sessionmaker(down)
     client = build_web_client(container.settings)
     services = build_services(container, client, NoNamesTaken())
-    after_ack = AfterAck()
-    router = Router()
-    router.mount(
-        "/slack/events",
-        http_handler(build_app(container.settings, services, client, after_ack=after_ack)),
-    )
     try:
-        with serve_wsgi(router) as base:
+        with serve_slack_app(container.settings, services, client) as events:
 
             def post(body: str) -> tuple[int, bytes]:
-                status, raw, _ = post_signed(f"{base}/slack/events", body, SECRET)
+                status, raw, _ = post_signed(events, body, SECRET)
                 return status, raw
 
             assert post(payloads.block_action(OWNER1, APPROVE_ACTION, "1"))[0] == 200
@@ -178,7 +169,6 @@ def test_every_click_and_form_is_answered_while_the_store_is_down(tmp_path, slac
             assert json.loads(raw)["errors"] == {REASON_BLOCK: NOT_RECORDED}
             assert slack_stub.calls_to("chat.update") == []  # the buttons stay
     finally:
-        after_ack.shutdown(wait=True)
         engine.dispose()
         down.dispose()
 

@@ -12,11 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.container import Container, build_iam_directory, build_services
-from bot.slack.after_ack import AfterAck
-from bot.slack.app import build_app, http_handler
 from bot.slack.client import build_web_client
 from bot.store.models import AccessRequest, AuditEvent
-from bot.web.router import Router
 from tests.support import slack_payloads as payloads
 from tests.support.configs import (
     DEVELOPER,
@@ -28,7 +25,7 @@ from tests.support.configs import (
     profile,
 )
 from tests.support.slack_api import SlackApiStub, post_signed
-from tests.support.wsgi import serve_wsgi
+from tests.support.wsgi import serve_slack_app
 
 SECRET = "test-signing-secret"  # noqa: S105 - a test value
 OWNER1, OWNER2, ALICE, BOB = "U0OWNER1", "U0OWNER2", "U0ALICE", "U0BOB"
@@ -199,17 +196,8 @@ def make_bot(engine, sessions, clock, slack_api, iam):
         services = build_services(
             container, client, build_iam_directory(iam), on_approved=approved.append
         )
-        after_ack = AfterAck()
-        router = Router()
-        router.mount(
-            "/slack/events",
-            http_handler(build_app(settings, services, client, after_ack=after_ack)),
-        )
-        try:
-            with serve_wsgi(router) as base:
-                yield Bot(f"{base}/slack/events", slack_api, container, approved)
-        finally:
-            after_ack.shutdown(wait=True)
+        with serve_slack_app(settings, services, client) as events:
+            yield Bot(events, slack_api, container, approved)
 
     return make
 

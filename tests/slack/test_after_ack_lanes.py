@@ -22,16 +22,14 @@ from bot.domain.rules import freeze
 from bot.domain.states import Status
 from bot.domain.storage import NewRequest
 from bot.slack.after_ack import AfterAck
-from bot.slack.app import build_app, http_handler
 from bot.slack.client import build_web_client
 from bot.slack.surfaces.approval_message import APPROVE_ACTION
-from bot.web.router import Router
 from tests.faults.proxies import FaultProxy
 from tests.slack.conftest import ALICE, CONFIG, OWNER1, SECRET, Bot
 from tests.support import slack_payloads as payloads
 from tests.support.configs import bot_config, container_on
 from tests.support.moto import unique
-from tests.support.wsgi import serve_wsgi
+from tests.support.wsgi import serve_slack_app
 
 PENDING_APPROVALS = 200
 
@@ -63,14 +61,9 @@ def proxied_bot(
     client = build_web_client(container.settings)
     iam = moto_server.session().client("iam", endpoint_url=aws.endpoint)
     services = build_services(container, client, build_iam_directory(iam), on_approved=None)
-    router = Router()
-    router.mount(
-        "/slack/events",
-        http_handler(build_app(container.settings, services, client, after_ack=after_ack)),
-    )
     try:
-        with serve_wsgi(router) as base:
-            yield Bot(f"{base}/slack/events", slack_api, container), slack, aws
+        with serve_slack_app(container.settings, services, client, after_ack) as events:
+            yield Bot(events, slack_api, container), slack, aws
     finally:
         slack.release()
         aws.release()

@@ -29,19 +29,16 @@ from bot.domain.states import Status
 from bot.review_report import print_review
 from bot.services.reviews import AccessReviews
 from bot.services.revoke import RevokeService
-from bot.slack.after_ack import AfterAck
-from bot.slack.app import build_app, http_handler
 from bot.slack.client import build_web_client
 from bot.slack.review_notifier import SlackReviewNotifier
 from bot.slack.surfaces.review_message import KEEP_ACTION, REVOKE_ACTION
-from bot.web.router import Router
 from tests.slack.conftest import ALICE, BOB, OWNER1, OWNER2, SECRET
 from tests.support import requests as seed
 from tests.support import slack_payloads as payloads
 from tests.support.configs import bot_config, config_toml, container_on, profile
 from tests.support.moto import unique
 from tests.support.slack_api import SlackApiStub, post_signed
-from tests.support.wsgi import serve_wsgi
+from tests.support.wsgi import serve_slack_app
 
 REVIEWED = profile(
     "reviewed",
@@ -134,17 +131,8 @@ def make_review_bot(engine, sessions, clock, slack_api, moto_server):
             sweep_every=config.reminders.every,
         )
         services.revoke, services.reviews = revoke, reviews
-        after_ack = AfterAck()
-        router = Router()
-        router.mount(
-            "/slack/events",
-            http_handler(build_app(settings, services, client, after_ack=after_ack)),
-        )
-        try:
-            with serve_wsgi(router) as base:
-                yield ReviewBot(f"{base}/slack/events", slack_api, container, reviews)
-        finally:
-            after_ack.shutdown(wait=True)
+        with serve_slack_app(settings, services, client) as events:
+            yield ReviewBot(events, slack_api, container, reviews)
 
     return make
 

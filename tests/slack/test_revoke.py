@@ -23,15 +23,13 @@ from bot.domain.credentials import Credentials
 from bot.domain.requests import MessageRef, RequestView
 from bot.services.revoke import RevokeService
 from bot.slack.after_ack import AfterAck
-from bot.slack.app import build_app, http_handler
 from bot.slack.client import build_web_client
-from bot.web.router import Router
 from tests.slack.conftest import ALICE, BOB, OWNER1, SECRET, Bot
 from tests.support import slack_payloads as payloads
 from tests.support.configs import DEVELOPER, bot_config, config_toml, container_on
 from tests.support.moto import unique
 from tests.support.requests import approved, provision
-from tests.support.wsgi import serve_wsgi
+from tests.support.wsgi import serve_slack_app
 
 CONFIG = config_toml(DEVELOPER, extra='[offboarding]\nmode = "disable"\n')
 APPROVAL = MessageRef("C0APPROVALS", "1700000000.000100")
@@ -95,13 +93,8 @@ def revoke_bot(engine, sessions, clock, slack_api, iam, after_ack) -> Iterator[B
             config,
         )
         services = build_services(container, client, build_iam_directory(iam), revoke=revoke)
-        router = Router()
-        router.mount(
-            "/slack/events",
-            http_handler(build_app(settings, services, client, after_ack=after_ack)),
-        )
-        with serve_wsgi(router) as base:
-            yield Bot(f"{base}/slack/events", slack_api, container)
+        with serve_slack_app(settings, services, client, after_ack) as events:
+            yield Bot(events, slack_api, container)
 
     with make() as bot:
         yield bot

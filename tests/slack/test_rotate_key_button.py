@@ -24,18 +24,15 @@ from bot.domain.requests import RequestView
 from bot.scheduler import ROTATE_KEYS_JOB, lifecycle_jobs, run_job
 from bot.services.revoke import RevokeService
 from bot.services.rotation import KeyRotations
-from bot.slack.after_ack import AfterAck
-from bot.slack.app import build_app, http_handler
 from bot.slack.client import build_web_client
 from bot.slack.surfaces.key_rotation import ROTATE_KEY_ACTION
-from bot.web.router import Router
 from tests.support import requests
 from tests.support import slack_payloads as payloads
 from tests.support.configs import DEVELOPER, bot_config, config_toml, container_on
 from tests.support.moto import unique
 from tests.support.slack_api import SlackApiStub, post_signed
 from tests.support.vault import open_link
-from tests.support.wsgi import serve_wsgi
+from tests.support.wsgi import serve_slack_app
 
 SECRET = "rotation-signing-secret"  # noqa: S105 - a test value
 OWNER, ALICE = "U0OWNER1", "U0ALICE"
@@ -121,16 +118,8 @@ def rotation_bot(engine, sessions, clock, slack_api, iam) -> Iterator[RotationBo
         revoke=revoke,
         rotation=rotations,
     )
-    after_ack = AfterAck()
-    router = Router()
-    router.mount(
-        "/slack/events", http_handler(build_app(settings, services, client, after_ack=after_ack))
-    )
-    try:
-        with serve_wsgi(router) as base:
-            yield RotationBot(f"{base}/slack/events", slack_api, container, rotations)
-    finally:
-        after_ack.shutdown(wait=True)
+    with serve_slack_app(settings, services, client) as events:
+        yield RotationBot(events, slack_api, container, rotations)
 
 
 def provisioned(bot: RotationBot, moto_server, iam) -> RequestView:
