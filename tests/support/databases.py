@@ -3,12 +3,14 @@ TEST_DATABASE_URL emptied first (skipped when it is not configured)."""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,14 @@ def database_url(database: str, tmp_path: Path, sqlite_file: str = "bot.db") -> 
 # or PostgreSQL's pg_dump of it replayed. tests/integration/test_migrations.py and
 # test_frozen_rules.py still run the migrations themselves, from 0001 to head.
 
-_snapshots: dict[str, object] = {}
+
+@dataclass
+class _Snapshots:
+    sqlite: Path | None = None  # a migrated SQLite file
+    postgresql: str | None = None  # pg_dump of a migrated PostgreSQL database
+
+
+_snapshots = _Snapshots()
 _snapshot_lock = threading.Lock()
 
 
@@ -90,9 +99,8 @@ def migrate(engine: Engine) -> None:
 
 def _migrate_sqlite(engine: Engine) -> None:
     path = Path(engine.url.database or "")
-    snapshot = _snapshots.get("sqlite")
-    if isinstance(snapshot, Path) and not path.exists():
-        shutil.copyfile(snapshot, path)
+    if _snapshots.sqlite is not None and not path.exists():
+        shutil.copyfile(_snapshots.sqlite, path)
         return
     upgrade(engine)
     conn = engine.raw_connection()  # autocommit: fold the WAL into the file
@@ -101,14 +109,15 @@ def _migrate_sqlite(engine: Engine) -> None:
     finally:
         conn.close()
     engine.dispose()
-    copy = Path(tempfile.mkdtemp(prefix="bot-migrated-")) / "head.db"
-    shutil.copyfile(path, copy)
-    _snapshots["sqlite"] = copy
+    folder = tempfile.mkdtemp(prefix="bot-migrated-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    _snapshots.sqlite = Path(folder) / "head.db"
+    shutil.copyfile(path, _snapshots.sqlite)
 
 
 def _migrate_postgres(engine: Engine) -> None:
-    statements = _snapshots.get("postgresql")
-    if isinstance(statements, str):
+    statements = _snapshots.postgresql
+    if statements is not None:
         # A raw connection, no parameters: psycopg sends the statements as they are
         # (the dump's function bodies hold "%"), in one transaction.
         conn = engine.raw_connection()
@@ -119,9 +128,7 @@ def _migrate_postgres(engine: Engine) -> None:
             conn.invalidate()  # the dump's session settings (search_path) go with it
         return
     upgrade(engine)
-    dump = _pg_dump(engine)
-    if dump is not None:
-        _snapshots["postgresql"] = dump
+    _snapshots.postgresql = _pg_dump(engine)
 
 
 def _pg_dump(engine: Engine) -> str | None:
@@ -129,12 +136,15 @@ def _pg_dump(engine: Engine) -> str | None:
     migrates)."""
     if shutil.which("pg_dump") is None:
         return None
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # The password through the environment: a failure's message quotes the command line.
+    url = engine.url.set(drivername="postgresql", password=None).render_as_string()
+    env = {**os.environ, "PGPASSWORD": engine.url.password or ""}
     out = subprocess.run(
         ["pg_dump", "--inserts", "--no-owner", "--no-privileges", "--dbname", url],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     # psql's own commands (\restrict, ...) are not SQL.
     return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))
